@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared declarations of the kvsmux._core binding files. No media logic lives here.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <memory>
+
+#include "kvsmux/mkv/stream_demuxer.h"
+#include "kvsmux/status.h"
+
+namespace kvsmux::bindings {
+namespace py = pybind11;
+
+// errors.cpp: one translator, driven by the core's error table.
+py::object to_python_error(const Error& error);
+[[noreturn]] void raise_error(const Error& error);
+void register_errors(py::module_& m);
+
+// buffers.cpp: read-only exports that keep their owner alive.
+struct PinnedInput {  // a caller's buffer, pinned for the call
+  py::buffer_info info;
+  ByteSpan span() const { return as_bytes(info.ptr, static_cast<std::size_t>(info.size * info.itemsize)); }
+  bool immutable() const { return info.readonly; }
+};
+PinnedInput pin_input(const py::buffer& buffer);
+void register_buffers(py::module_& m);
+py::object block_object(const std::shared_ptr<const mkv::Block>& block);
+
+// convert.cpp: core results as Python values.
+py::dtype frame_dtype();
+py::object to_python(mkv::Header header);
+py::object to_python(mkv::Fragment fragment);
+py::object to_python(const mkv::TagsElement& tags);
+py::object to_python(mkv::TagsEvent event);
+mkv::Limits limits_from(const py::object& limits);
+void register_demuxer(py::module_& m);
+
+}  // namespace kvsmux::bindings
