@@ -51,8 +51,8 @@ inline std::vector<std::byte> bytes(std::initializer_list<int> values) {
 
 #define CHECK_EQ(a, b)                                                               \
   do {                                                                               \
-    const auto& check_a_ = (a);                                                      \
-    const auto& check_b_ = (b);                                                      \
+    const auto check_a_ = (a);                                                      \
+    const auto check_b_ = (b);                                                      \
     if (!(check_a_ == check_b_)) {                                                   \
       std::printf("  %s:%d: CHECK_EQ(%s, %s) failed\n", __FILE__, __LINE__, #a, #b); \
       ++::check::failures();                                                         \

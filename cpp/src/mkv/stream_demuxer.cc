@@ -12,9 +12,10 @@ std::vector<OwnedEvent> StreamDemuxer::feed(ByteSpan chunk) {
   }
   const std::uint64_t chunk_offset = received_;
   received_ += chunk.size();
-  // Bytes before retain_from() belong to elements being skipped: never store them.
+  // Bytes before retain_from() belong to elements being skipped: never store them. The
+  // window never starts past what was received, so the demuxer always knows where input ends.
   const std::uint64_t keep_from = demuxer_.retain_from();
-  if (pending_.empty()) pending_offset_ = std::max(chunk_offset, keep_from);
+  if (pending_.empty()) pending_offset_ = std::min(std::max(chunk_offset, keep_from), received_);
   if (received_ > pending_offset_ + pending_.size()) {
     const std::uint64_t skip = pending_offset_ + pending_.size() - chunk_offset;
     pending_.insert(pending_.end(), chunk.begin() + static_cast<std::ptrdiff_t>(skip), chunk.end());
@@ -42,9 +43,9 @@ std::vector<OwnedEvent> StreamDemuxer::run(bool eof) {
       pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(consumed));
       pending_offset_ += consumed;
     }
-    if (keep_from > pending_end) {  // skipping past everything received
+    if (keep_from >= pending_end) {  // skipping past everything received
       pending_.clear();
-      pending_offset_ = keep_from;
+      pending_offset_ = pending_end;
     }
     return out;
   }
@@ -57,7 +58,7 @@ std::vector<OwnedEvent> StreamDemuxer::run(bool eof) {
     const auto tail = block->bytes.begin() + static_cast<std::ptrdiff_t>(keep_from - block->offset);
     pending_.assign(tail, block->bytes.end());
   }
-  pending_offset_ = keep_from;
+  pending_offset_ = std::min(keep_from, pending_end);
   out.reserve(events.size());
   for (Event& e : events) {
     const bool has_bytes = !std::holds_alternative<TagsEvent>(e);
