@@ -28,6 +28,12 @@ PinnedInput pin_input(const py::buffer& buffer);
 void register_buffers(py::module_& m);
 py::object block_object(const std::shared_ptr<const mkv::Block>& block);
 
+// Text from the input as str: Matroska strings are meant to be UTF-8 (or ASCII), but the
+// input may say anything, so invalid bytes become U+FFFD instead of an exception.
+inline py::str text(std::string_view s) {
+  return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+}
+
 // convert.cpp: core results as Python values.
 py::dtype frame_dtype();
 py::object to_python(mkv::Header header);

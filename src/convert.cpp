@@ -16,7 +16,7 @@ py::bytes to_bytes(const std::vector<std::byte>& v) { return py::bytes(reinterpr
 
 py::dict codec_summary(const mkv::CodecSummary& c) {
   py::dict d;
-  d["codec_string"] = c.codec_string;
+  d["codec_string"] = text(c.codec_string);
   d["profile"] = c.profile;
   d["level"] = c.level;
   d["width"] = c.width;
@@ -32,12 +32,12 @@ py::dict track_dict(const mkv::Track& t) {
   d["number"] = t.number;
   d["uid"] = t.uid;
   d["type"] = t.type;
-  d["codec_id"] = t.codec_id;
+  d["codec_id"] = text(t.codec_id);
   d["codec_private"] = to_bytes(t.codec_private_bytes);
   d["codec_private_range"] = range_tuple(t.codec_private);
   d["default_duration_ns"] = t.default_duration_ns;
-  d["name"] = t.name;
-  d["language"] = t.language;
+  d["name"] = text(t.name);
+  d["language"] = text(t.language);
   d["pixel_width"] = t.pixel_width;
   d["pixel_height"] = t.pixel_height;
   d["sampling_frequency"] = t.sampling_frequency;
@@ -149,14 +149,14 @@ py::object to_python(mkv::Header h) {
   d["segment_offset"] = h.segment.offset;
   d["segment_size"] = h.segment.size == ebml::kUnknownSize ? py::object(py::none()) : py::int_(h.segment.size);
   d["segment_data_offset"] = h.segment_data_offset;
-  d["doc_type"] = h.doc_type;
+  d["doc_type"] = text(h.doc_type);
   d["doc_type_version"] = h.doc_type_version;
   d["doc_type_read_version"] = h.doc_type_read_version;
   d["timestamp_scale_ns"] = h.timestamp_scale_ns;
   d["duration"] = h.duration < 0 ? py::object(py::none()) : py::float_(h.duration);
-  d["muxing_app"] = h.muxing_app;
-  d["writing_app"] = h.writing_app;
-  d["title"] = h.title;
+  d["muxing_app"] = text(h.muxing_app);
+  d["writing_app"] = text(h.writing_app);
+  d["title"] = text(h.title);
   py::list tracks;
   for (const mkv::Track& t : h.tracks) tracks.append(track_dict(t));
   d["tracks"] = tracks;
@@ -166,7 +166,7 @@ py::object to_python(mkv::Header h) {
 py::object to_python(const mkv::TagsElement& tags) {
   py::list simple;
   for (const mkv::SimpleTag& s : tags.simple_tags)
-    simple.append(py::make_tuple(s.name, s.string ? py::object(py::str(*s.string)) : py::object(py::none()),
+    simple.append(py::make_tuple(text(s.name), s.string ? py::object(text(*s.string)) : py::object(py::none()),
                                  s.binary ? py::object(to_bytes(*s.binary)) : py::object(py::none())));
   py::dict d;
   d["byte_range"] = range_tuple(tags.range);

@@ -9,8 +9,8 @@ namespace kvsmux::bindings {
 py::object to_python_error(const Error& error) {
   const ErrorInfo& info = error_info(error.code);
   py::object cls = py::module_::import("kvsmux.errors").attr("BY_NAME")[py::str(std::string(info.py_name))];
-  return cls(error.detail.empty() ? std::string(info.summary) : error.detail,
-             py::arg("offset") = error.offset, py::arg("path") = error.path);
+  return cls(text(error.detail.empty() ? std::string(info.summary) : error.detail), py::arg("offset") = error.offset,
+             py::arg("path") = text(error.path));
 }
 
 void raise_error(const Error& error) {
