@@ -36,6 +36,8 @@ py::dict track_dict(const mkv::Track& t) {
   d["codec_private"] = to_bytes(t.codec_private_bytes);
   d["codec_private_range"] = range_tuple(t.codec_private);
   d["default_duration_ns"] = t.default_duration_ns;
+  d["codec_delay_ns"] = t.codec_delay_ns;
+  d["seek_pre_roll_ns"] = t.seek_pre_roll_ns;
   d["name"] = text(t.name);
   d["language"] = text(t.language);
   d["pixel_width"] = t.pixel_width;

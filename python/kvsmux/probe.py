@@ -38,6 +38,7 @@ def track_json(t: Track) -> dict:
         "number": t.number, "uid": t.uid, "type": t.type_name, "codec_id": t.codec_id,
         "codec_private_size": len(t.codec_private), "name": t.name, "language": t.language,
         "default_duration_ns": t.default_duration_ns or None,
+        "codec_delay_ns": t.codec_delay_ns or None,
         "pixel_width": t.pixel_width or None, "pixel_height": t.pixel_height or None,
         "sampling_frequency": t.sampling_frequency or None, "channels": t.channels or None,
         "bit_depth": t.bit_depth or None, "codec": t.codec,

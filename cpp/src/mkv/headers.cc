@@ -59,6 +59,8 @@ Status parse_track_entry(ByteReader data, Track& t) {
         t.codec_private_bytes.assign(v.begin(), v.end());
         break;
       case ids::kDefaultDuration: { KVSMUX_TRY(t.default_duration_ns, ebml::read_uint(v, at)); break; }
+      case ids::kCodecDelay: { KVSMUX_TRY(t.codec_delay_ns, ebml::read_uint(v, at)); break; }
+      case ids::kSeekPreRoll: { KVSMUX_TRY(t.seek_pre_roll_ns, ebml::read_uint(v, at)); break; }
       case ids::kName: t.name = to_string(v); break;
       case ids::kLanguage: t.language = to_string(v); break;
       case ids::kVideo: {

@@ -47,6 +47,8 @@ class Track:
     codec_private: bytes
     codec_private_range: tuple[int, int]
     default_duration_ns: int
+    codec_delay_ns: int
+    seek_pre_roll_ns: int
     name: str
     language: str
     pixel_width: int

@@ -41,6 +41,8 @@ struct Track {
   ByteRange codec_private{};          // absolute range in the input; size 0 when absent
   std::vector<std::byte> codec_private_bytes;
   std::uint64_t default_duration_ns = 0;  // 0 when absent
+  std::uint64_t codec_delay_ns = 0;       // CodecDelay: decoder output to discard (Opus pre-skip)
+  std::uint64_t seek_pre_roll_ns = 0;     // SeekPreRoll
   std::string name;
   std::string language;
   std::uint64_t pixel_width = 0, pixel_height = 0;
