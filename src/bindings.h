@@ -43,4 +43,7 @@ py::object to_python(mkv::TagsEvent event);
 mkv::Limits limits_from(const py::object& limits);
 void register_demuxer(py::module_& m);
 
+// package.cpp: repackaging outputs (scatter lists).
+void register_package(py::module_& m);
+
 }  // namespace kvsmux::bindings

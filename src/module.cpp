@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   kvsmux::bindings::register_errors(m);
   kvsmux::bindings::register_buffers(m);
   kvsmux::bindings::register_demuxer(m);
+  kvsmux::bindings::register_package(m);
 }

@@ -21,3 +21,13 @@ def require_shared_media() -> Path:
 @pytest.fixture
 def shared_media() -> Path:
     return require_shared_media()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite the golden files under tests/golden instead of comparing with them")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -480,3 +480,14 @@ def mkvinfo_summary(path: Path | str, timeout: float = MKVINFO_TIMEOUT) -> Mkvin
                     summary.blocks_before_cluster_timestamp += 1
     summary.warnings += [line for line in run.stderr.splitlines() if line.strip()]
     return summary
+
+
+def decoded_video_md5s(path: Path | str, timeout: float = 120, input_format: str | None = None) -> list[str]:
+    """The MD5 of every decoded picture of the first video stream, in presentation order
+    (``ffmpeg -f framemd5``), without timestamps, so containers can be compared by content."""
+    argv = ["ffmpeg", "-v", "error", "-nostdin"] + (["-f", input_format] if input_format else []) + [
+        "-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-"]
+    run = _run(argv, timeout)
+    assert not run.timed_out, f"ffmpeg timed out decoding {path}"
+    assert run.returncode == 0, f"ffmpeg failed to decode {path}: {run.stderr[-2000:]}"
+    return [line.rsplit(",", 1)[1].strip() for line in run.stdout.splitlines() if line and not line.startswith("#")]

@@ -9,3 +9,4 @@ Demuxer = _core.Demuxer
 FRAME_DTYPE = _core.FRAME_DTYPE
 DEFAULT_LIMITS = dict(_core.DEFAULT_LIMITS)
 ERROR_TABLE = list(_core.ERROR_TABLE)
+package = _core.package
