@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "kvsmux/mkv/stream_demuxer.h"
+#include "kvsmux/scatter.h"
 #include "kvsmux/status.h"
 
 namespace kvsmux::bindings {
@@ -43,7 +44,12 @@ py::object to_python(mkv::TagsEvent event);
 mkv::Limits limits_from(const py::object& limits);
 void register_demuxer(py::module_& m);
 
-// package.cpp: repackaging outputs (scatter lists).
+// output.cpp: writer outputs (scatter lists) as read-only buffers with parts().
+py::object make_output(ScatterOutput out, std::vector<py::object> inputs);
+void register_output(py::module_& m);
+
+// package.cpp and chunk.cpp: the writers.
 void register_package(py::module_& m);
+void register_chunk(py::module_& m);
 
 }  // namespace kvsmux::bindings

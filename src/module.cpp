@@ -7,5 +7,7 @@ PYBIND11_MODULE(_core, m) {
   kvsmux::bindings::register_errors(m);
   kvsmux::bindings::register_buffers(m);
   kvsmux::bindings::register_demuxer(m);
+  kvsmux::bindings::register_output(m);
   kvsmux::bindings::register_package(m);
+  kvsmux::bindings::register_chunk(m);
 }

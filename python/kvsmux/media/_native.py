@@ -10,3 +10,4 @@ FRAME_DTYPE = _core.FRAME_DTYPE
 DEFAULT_LIMITS = dict(_core.DEFAULT_LIMITS)
 ERROR_TABLE = list(_core.ERROR_TABLE)
 package = _core.package
+getmedia_chunk = _core.getmedia_chunk
