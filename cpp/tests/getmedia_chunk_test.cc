@@ -18,9 +18,9 @@ TEST_CASE(kvs_tags_use_four_byte_sizes) {
   ByteWriter out;
   const std::pair<std::string_view, std::string> tags[] = {{"A", "b"}};
   mkv::write_kvs_tags(out, tags);
-  auto expected = check::bytes({0x12, 0x54, 0xC3, 0x67, 0x10, 0x00, 0x00, 0x19,  // Tags, 25 bytes
-                                0x73, 0x73, 0x10, 0x00, 0x00, 0x13,              // Tag, 19 bytes
-                                0x67, 0xC8, 0x10, 0x00, 0x00, 0x0D,              // SimpleTag, 13 bytes
+  auto expected = check::bytes({0x12, 0x54, 0xC3, 0x67, 0x10, 0x00, 0x00, 0x1A,  // Tags, 26 bytes
+                                0x73, 0x73, 0x10, 0x00, 0x00, 0x14,              // Tag, 20 bytes
+                                0x67, 0xC8, 0x10, 0x00, 0x00, 0x0E,              // SimpleTag, 14 bytes
                                 0x45, 0xA3, 0x10, 0x00, 0x00, 0x01, 'A',         // TagName "A"
                                 0x44, 0x87, 0x10, 0x00, 0x00, 0x01, 'b'});       // TagString "b"
   CHECK(std::vector<std::byte>(out.view().begin(), out.view().end()) == expected);
