@@ -81,6 +81,7 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Demux throughput: native core vs pure Python vs memcpy (bench/README.md)."""
-    session.install(".")
+    """Demux and packaging throughput beside memcpy, FFmpeg and the pure backend (bench/README.md)."""
+    session.install(".", "av")
     session.run("python", "bench/demux_bench.py", *session.posargs)
+    session.run("python", "bench/package_bench.py", *session.posargs)
