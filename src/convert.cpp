@@ -194,21 +194,38 @@ py::object to_python(mkv::Fragment f) {
   return d;
 }
 
+namespace {
+
+// Each named limit once: its Python key and where it lives in mkv::Limits.
+struct LimitField {
+  const char* name;
+  std::uint64_t (*get)(const mkv::Limits&);
+  void (*set)(mkv::Limits&, const py::handle&);
+};
+#define KVSMUX_LIMIT(member)                                                               \
+  LimitField {                                                                             \
+    #member, [](const mkv::Limits& l) { return static_cast<std::uint64_t>(l.member); },   \
+        [](mkv::Limits& l, const py::handle& v) { l.member = v.cast<decltype(l.member)>(); } \
+  }
+const LimitField kLimitFields[] = {
+    KVSMUX_LIMIT(max_element_size), KVSMUX_LIMIT(max_cluster_size), KVSMUX_LIMIT(max_frames_per_cluster),
+    KVSMUX_LIMIT(max_tracks),       KVSMUX_LIMIT(max_depth),        KVSMUX_LIMIT(max_lace_count),
+    KVSMUX_LIMIT(max_work_per_byte), KVSMUX_LIMIT(work_base),
+};
+#undef KVSMUX_LIMIT
+
+}  // namespace
+
 mkv::Limits limits_from(const py::object& limits) {
   mkv::Limits l;
   if (limits.is_none()) return l;
-  py::dict d = limits.cast<py::dict>();
-  for (auto [key, value] : d) {
+  for (auto [key, value] : limits.cast<py::dict>()) {
     const std::string k = key.cast<std::string>();
-    if (k == "max_element_size") l.max_element_size = value.cast<std::uint64_t>();
-    else if (k == "max_cluster_size") l.max_cluster_size = value.cast<std::uint64_t>();
-    else if (k == "max_frames_per_cluster") l.max_frames_per_cluster = value.cast<std::uint32_t>();
-    else if (k == "max_tracks") l.max_tracks = value.cast<std::uint32_t>();
-    else if (k == "max_depth") l.max_depth = value.cast<std::uint32_t>();
-    else if (k == "max_lace_count") l.max_lace_count = value.cast<std::uint32_t>();
-    else if (k == "max_work_per_byte") l.max_work_per_byte = value.cast<std::uint64_t>();
-    else if (k == "work_base") l.work_base = value.cast<std::uint64_t>();
-    else throw py::key_error("unknown demuxer limit: " + k);
+    const LimitField* field = nullptr;
+    for (const LimitField& f : kLimitFields)
+      if (k == f.name) field = &f;
+    if (!field) throw py::key_error("unknown demuxer limit: " + k);
+    field->set(l, value);
   }
   return l;
 }
@@ -216,16 +233,9 @@ mkv::Limits limits_from(const py::object& limits) {
 void register_demuxer(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(mkv::Frame, offset, pts_ns, duration_ns, size, track, key, invisible, discardable, lace);
   m.attr("FRAME_DTYPE") = frame_dtype();
-  mkv::Limits defaults;
+  const mkv::Limits defaults;
   py::dict limits;
-  limits["max_element_size"] = defaults.max_element_size;
-  limits["max_cluster_size"] = defaults.max_cluster_size;
-  limits["max_frames_per_cluster"] = defaults.max_frames_per_cluster;
-  limits["max_tracks"] = defaults.max_tracks;
-  limits["max_depth"] = defaults.max_depth;
-  limits["max_lace_count"] = defaults.max_lace_count;
-  limits["max_work_per_byte"] = defaults.max_work_per_byte;
-  limits["work_base"] = defaults.work_base;
+  for (const LimitField& f : kLimitFields) limits[f.name] = f.get(defaults);
   m.attr("DEFAULT_LIMITS") = limits;
 
   py::class_<PyDemuxer>(m, "Demuxer", "Incremental Matroska demuxer over chunks it copies once.")
