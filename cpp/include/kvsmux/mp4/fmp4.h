@@ -21,8 +21,8 @@ struct TrackInput {
 
 /// ftyp + moov (mvhd, one trak per track, mvex with one trex per track). Codec sample
 /// entries: avc1 + avcC and hvc1 + hvcC (the codec private verbatim), mp4a + esds (the
-/// AudioSpecificConfig), alaw / ulaw (A_MS/ACM with format tag 6/7, or A_PCM-style G.711
-/// codec ids). Missing codec private: kMissingCodecPrivate; malformed: kInvalidCodecPrivate;
+/// AudioSpecificConfig), alaw / ulaw (A_MS/ACM with WAVEFORMATEX format tag 6 / 7).
+/// Missing codec private: kMissingCodecPrivate; malformed: kInvalidCodecPrivate;
 /// any other codec: kUnsupportedCodec. Deterministic: creation times are 0.
 Result<std::vector<std::byte>> write_init_segment(std::span<const TrackInput> tracks);
 
