@@ -87,13 +87,19 @@ Result<SampleTable> all_samples(const Demuxed& d, const std::vector<const mkv::T
   return table;
 }
 
+// Timescale units to nanoseconds, truncated toward zero; 128-bit, as epoch times in a
+// 90 kHz timescale times 1e9 do not fit 64 bits.
+std::int64_t to_ns(std::int64_t units, std::uint32_t timescale) {
+  return static_cast<std::int64_t>(static_cast<__int128>(units) * 1'000'000'000 / timescale);
+}
+
 void set_times(PackagedSegment& seg, const std::vector<std::vector<Sample>>& per_track,
                const std::vector<std::uint32_t>& timescales) {
   std::optional<std::int64_t> start, end;
   for (std::size_t t = 0; t < per_track.size(); ++t) {
     for (const Sample& s : per_track[t]) {
-      const std::int64_t pts = s.pts * 1'000'000'000 / timescales[t];
-      const std::int64_t stop = (s.pts + s.duration) * 1'000'000'000 / timescales[t];
+      const std::int64_t pts = to_ns(s.pts, timescales[t]);
+      const std::int64_t stop = to_ns(s.pts + s.duration, timescales[t]);
       start = start ? std::min(*start, pts) : pts;
       end = end ? std::max(*end, stop) : stop;
     }

@@ -35,13 +35,16 @@ Result<std::vector<Sample>> track_samples(std::span<const mkv::Frame> frames, co
                                           std::uint32_t timescale, std::optional<std::int64_t> next_pts_ns) {
   std::vector<Sample> out;
   std::vector<std::int64_t> sorted;
+  // Every audio frame decodes on its own, whatever the producer flagged (GStreamer and the
+  // KVS producer SDK send audio blocks without the keyframe flag).
+  const bool audio = track.type == static_cast<std::uint8_t>(mkv::TrackType::kAudio);
   for (const mkv::Frame& f : frames) {
     if (f.track != track.number) continue;
     Sample s;
     s.offset = f.offset;
     s.size = f.size;
     s.pts = ns_to_timescale(f.pts_ns, timescale);
-    s.sync = f.key;
+    s.sync = f.key || audio;
     out.push_back(s);
     sorted.push_back(s.pts);
   }

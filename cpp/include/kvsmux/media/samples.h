@@ -41,7 +41,8 @@ std::int64_t default_frame_duration_ns(const mkv::Track& track);
 /// (ISO/IEC 14496-12 §8.8.8, trun version 1). Durations are differences of decode times;
 /// the last sample lasts until `next_pts_ns` when the caller knows the next fragment's
 /// start (and it is later), else the track's default frame duration, else as long as the sample before it.
-/// Offsets or durations that do not fit 32 bits are kInvalidValue.
+/// Audio samples are all sync samples. Offsets or durations that do not fit 32 bits are
+/// kInvalidValue.
 Result<std::vector<Sample>> track_samples(std::span<const mkv::Frame> frames, const mkv::Track& track,
                                           std::uint32_t timescale, std::optional<std::int64_t> next_pts_ns = {});
 

@@ -57,8 +57,9 @@ def default_frame_duration_ns(track) -> int:
 
 def track_samples(frames, track, timescale: int, next_pts_ns: int | None = None) -> list[Sample]:
     """The samples of one track of a fragment; see media/samples.h for the rules."""
+    audio = track.type == AUDIO  # every audio frame decodes on its own, flagged or not
     out = [Sample(offset=int(f["offset"]), size=int(f["size"]), pts=ns_to_timescale(int(f["pts_ns"]), timescale),
-                  sync=bool(f["key"]))
+                  sync=bool(f["key"]) or audio)
            for f in frames if int(f["track"]) == track.number]
     ordered = sorted(s.pts for s in out)
     default_duration = ns_to_timescale(default_frame_duration_ns(track), timescale)
