@@ -236,11 +236,7 @@ Status write_clip(std::span<const ClipTrack> tracks, ScatterOutput& out) {
   if (tracks.empty()) return make_error(Errc::kInvalidValue, 0, "an MP4 clip needs at least one track");
   std::vector<CodecConfig> codecs;
   for (const ClipTrack& in : tracks) {
-    if (in.track == nullptr) return make_error(Errc::kInvalidValue, 0, "track input without a track");
-    if (in.timescale == 0)
-      return make_error(Errc::kInvalidValue, in.track->codec_private.offset,
-                        "track " + std::to_string(in.track->number) + " has timescale 0");
-    KVSMUX_TRY(CodecConfig codec, codec_config(*in.track));
+    KVSMUX_TRY(CodecConfig codec, checked_codec_config(in.track, in.timescale));
     codecs.push_back(std::move(codec));
   }
   std::vector<TrackLayout> layouts;

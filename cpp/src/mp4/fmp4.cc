@@ -51,11 +51,7 @@ Result<std::vector<std::byte>> write_init_segment(std::span<const TrackInput> tr
   if (tracks.empty()) return make_error(Errc::kInvalidValue, 0, "an init segment needs at least one track");
   std::vector<InitTrack> init;
   for (const TrackInput& in : tracks) {
-    if (in.track == nullptr) return make_error(Errc::kInvalidValue, 0, "track input without a track");
-    if (in.timescale == 0)
-      return make_error(Errc::kInvalidValue, in.track->codec_private.offset,
-                        "track " + std::to_string(in.track->number) + " has timescale 0");
-    KVSMUX_TRY(CodecConfig codec, codec_config(*in.track));
+    KVSMUX_TRY(CodecConfig codec, checked_codec_config(in.track, in.timescale));
     init.push_back({in.track, in.track_id, in.timescale, std::move(codec)});
   }
   ByteWriter out;

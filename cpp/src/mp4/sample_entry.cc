@@ -250,4 +250,12 @@ Status write_stsd(ByteWriter& out, const mkv::Track& track) {
   return Ok{};
 }
 
+Result<CodecConfig> checked_codec_config(const mkv::Track* track, std::uint32_t timescale) {
+  if (track == nullptr) return make_error(Errc::kInvalidValue, 0, "track input without a track");
+  if (timescale == 0)
+    return make_error(Errc::kInvalidValue, track->codec_private.offset,
+                      "track " + std::to_string(track->number) + " has timescale 0");
+  return codec_config(*track);
+}
+
 }  // namespace kvsmux::mp4

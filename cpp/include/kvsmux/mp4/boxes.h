@@ -40,6 +40,10 @@ struct CodecConfig {
 /// `config` points into `track.codec_private_bytes`.
 Result<CodecConfig> codec_config(const mkv::Track& track);
 
+/// The checks every writer makes on a track it is given (present, timescale not 0), then
+/// codec_config: shared by the init segment and the MP4 clip writers.
+Result<CodecConfig> checked_codec_config(const mkv::Track* track, std::uint32_t timescale);
+
 /// SampleDescriptionBox (ISO/IEC 14496-12 §8.5.2) with the track's one sample entry.
 void write_stsd(ByteWriter& out, const CodecConfig& codec);
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from kvsmux.errors import InvalidValueError, LimitExceededError, TruncatedInputError
 from kvsmux.media.pure.fmp4 import write_mdat_header
-from kvsmux.media.pure.mp4_boxes import (AVC, U32_MAX, CodecConfig, Writer, codec_config, write_dinf, write_ftyp,
+from kvsmux.media.pure.mp4_sample_entry import checked_codec_config
+from kvsmux.media.pure.mp4_boxes import (AVC, U32_MAX, CodecConfig, Writer, write_dinf, write_ftyp,
                                          write_hdlr, write_mdhd, write_media_header, write_mvhd, write_stsd,
                                          write_tkhd)
 
@@ -344,11 +345,7 @@ def write_clip(tracks: list[ClipTrack]) -> list:
         raise InvalidValueError("an MP4 clip needs at least one track", offset=0)
     codecs = []
     for t in tracks:
-        if t.track is None:
-            raise InvalidValueError("track input without a track", offset=0)
-        if t.timescale == 0:
-            raise InvalidValueError(f"track {t.track.number} has timescale 0", offset=t.track.codec_private_range[0])
-        codecs.append(codec_config(t.track))
+        codecs.append(checked_codec_config(t.track, t.timescale))
     layouts = [_layout_samples(t, c) for t, c in zip(tracks, codecs)]
     payload_size, media = _place_chunks(layouts)
     _plan_edits(layouts)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from kvsmux.errors import InvalidValueError, LimitExceededError, MediaError, TruncatedInputError
 from kvsmux.media.pure.mp4_boxes import fmp4_brands, segment_brands, write_ftyp, write_moov
-from kvsmux.media.pure.mp4_sample_entry import codec_config
+from kvsmux.media.pure.mp4_sample_entry import checked_codec_config, codec_config
 from kvsmux.media.pure.mp4_writer import U32_MAX, Writer
 
 SYNC_SAMPLE_FLAGS = 0x02000000      # ISO/IEC 14496-12 §8.8.3.1: sample_depends_on 2
@@ -147,9 +147,7 @@ def write_init_segment(tracks: list) -> bytes:
         raise InvalidValueError("an init segment needs at least one track", offset=0)
     init = []
     for track, track_id, timescale in tracks:
-        if timescale == 0:
-            raise InvalidValueError(f"track {track.number} has timescale 0", offset=track.codec_private_range[0])
-        init.append((track, track_id, timescale, codec_config(track)))
+        init.append((track, track_id, timescale, checked_codec_config(track, timescale)))
     w = Writer()
     write_ftyp(w, fmp4_brands(len(init)))
     write_moov(w, init)

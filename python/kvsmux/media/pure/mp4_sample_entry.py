@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kvsmux.errors import InvalidCodecPrivateError, MissingCodecPrivateError, UnsupportedCodecError
+from kvsmux.errors import InvalidCodecPrivateError, InvalidValueError, MissingCodecPrivateError, UnsupportedCodecError
 from kvsmux.media.pure import codec as codecs
 from kvsmux.media.pure.mp4_writer import Writer
 
@@ -179,3 +179,12 @@ def write_stsd(w: Writer, c: CodecConfig) -> None:
     with w.box(b"stsd", 0, 0):
         w.u32(1)
         _ENTRY_WRITERS[c.kind](w, c)
+
+
+def checked_codec_config(track, timescale: int) -> CodecConfig:
+    """The checks every writer makes on a track it is given, then codec_config (sample_entry.cc)."""
+    if track is None:
+        raise InvalidValueError("track input without a track", offset=0)
+    if timescale == 0:
+        raise InvalidValueError(f"track {track.number} has timescale 0", offset=track.codec_private_range[0])
+    return codec_config(track)

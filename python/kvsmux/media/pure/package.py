@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kvsmux.errors import MediaError, TruncatedInputError, UnsupportedCodecError
 from kvsmux.media.pure import clip, fmp4, ts
-from kvsmux.media.pure.samples import ns_to_timescale, timescale_for, track_samples
+from kvsmux.media.pure.samples import timescale_for, track_samples
 
 VIDEO, AUDIO = 1, 2
 FIRST_ELEMENTARY_PID = 0x100
