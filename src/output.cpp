@@ -15,8 +15,10 @@ class Output {
   std::size_t size() const { return out_.size(); }
   ByteSpan generated() const { return out_.generated(); }
 
-  // The contiguous bytes: the one copy of the media, made the first time they are asked for.
-  const std::vector<std::byte>& flat() {
+  // The contiguous bytes. An output that is one piece already is (a TS segment, a small
+  // box); otherwise the one copy of the media, made the first time they are asked for.
+  ByteSpan flat() {
+    if (out_.pieces().size() == 1) return out_.piece_bytes(out_.pieces().front());
     std::call_once(flattened_, [this] { flat_ = out_.flatten(); });
     return flat_;
   }
@@ -73,7 +75,7 @@ void register_output(py::module_& m) {
   py::class_<Output, std::shared_ptr<Output>>(m, "Output", py::buffer_protocol(),
                                               "A written segment or file: read-only bytes, or parts() without a copy.")
       .def_buffer([](Output& o) {
-        const std::vector<std::byte>& b = o.flat();
+        const ByteSpan b = o.flat();
         return py::buffer_info(const_cast<std::byte*>(b.data()), 1, py::format_descriptor<std::uint8_t>::format(), 1,
                                {static_cast<py::ssize_t>(b.size())}, {1}, true);
       })

@@ -25,6 +25,18 @@ void write_header(PacketWriter& w, std::uint16_t pid, bool unit_start, bool adap
   continuity_counter = static_cast<std::uint8_t>((continuity_counter + 1) & 0x0F);
 }
 
+// The next packet of `out`, written in place: the segment buffer grows by exactly one packet.
+PacketWriter next_packet(ByteWriter& out) {
+  std::vector<std::byte>& buf = out.buffer();
+  buf.resize(buf.size() + kPacketSize);
+  return PacketWriter(buf.data() + buf.size() - kPacketSize);
+}
+
+// Every packet is written whole: a short one would be a size computed wrongly.
+void finish_packet(const PacketWriter& w) {
+  if (!w.full()) std::abort();
+}
+
 // Consecutive pieces read as one payload.
 class Gather {
  public:
@@ -77,7 +89,7 @@ void write_pes_packets(ByteWriter& out, std::span<const ByteSpan> payload, std::
       field_length = has_field ? field_length + stuffing : stuffing - 1;
       has_field = true;
     }
-    PacketWriter w;
+    PacketWriter w = next_packet(out);
     write_header(w, pid, first, has_field, continuity_counter);
     if (has_field) {
       w.u8(static_cast<std::uint8_t>(field_length));
@@ -90,7 +102,7 @@ void write_pes_packets(ByteWriter& out, std::span<const ByteSpan> payload, std::
       }
     }
     data.copy_to(w, w.remaining());
-    out.bytes(w.view());
+    finish_packet(w);
     first = false;
   }
 }
@@ -98,14 +110,14 @@ void write_pes_packets(ByteWriter& out, std::span<const ByteSpan> payload, std::
 void write_section_packets(ByteWriter& out, ByteSpan section, std::uint16_t pid, std::uint8_t& continuity_counter) {
   bool first = true;
   while (first || !section.empty()) {
-    PacketWriter w;
+    PacketWriter w = next_packet(out);
     write_header(w, pid, first, false, continuity_counter);
     if (first) w.u8(0);  // pointer_field: the section starts right after it
     const std::size_t take = std::min(section.size(), w.remaining());
     w.bytes(section.first(take));
     section = section.subspan(take);
     w.fill(0xFF, w.remaining());
-    out.bytes(w.view());
+    finish_packet(w);
     first = false;
   }
 }

@@ -106,6 +106,14 @@ Status write_segment(std::span<const TrackPes> tracks, ByteSpan input, std::uint
     KVSMUX_TRY(Stream s, plan_stream(t));
     streams.push_back(std::move(s));
   }
+  // Reserve the whole segment once: the payload in 184-byte packet payloads, plus headers,
+  // parameter sets and stuffing (a few packets per sample at most).
+  std::size_t payload = 0, samples = 0;
+  for (const TrackPes& t : tracks) {
+    samples += t.samples.size();
+    for (const media::Sample& s : t.samples) payload += s.size;
+  }
+  out.buffer().reserve(out.size() + (payload / 184 + 2 * samples + 4) * kPacketSize);
   const std::uint16_t pcr = pcr_pid(streams);
   std::vector<ProgramStream> program;
   for (const Stream& s : streams) program.push_back({s.stream_type, s.in->pid});
