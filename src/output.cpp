@@ -52,7 +52,7 @@ class Output {
   ScatterOutput out_;
   std::vector<py::object> inputs_;  // keeps every input the pieces point into alive
   std::once_flag flattened_;
-  std::vector<std::byte> flat_;
+  ByteBuffer flat_;
 };
 
 struct GeneratedView {

@@ -215,7 +215,8 @@ Clip write(std::span<const ClipTrack> tracks) {
   const auto status = write_clip(tracks, out);
   CHECK(status.ok());
   if (!status.ok()) return c;
-  c.file = out.flatten();
+  const kvsmux::ByteBuffer flat = out.flatten();
+  c.file.assign(flat.begin(), flat.end());
   c.top = parse_boxes(c.file, 0, c.file.size());
   return c;
 }

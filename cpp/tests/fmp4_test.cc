@@ -59,7 +59,8 @@ std::vector<std::byte> init_for(std::initializer_list<std::pair<const kvsmux::mk
   for (auto [t, ts] : tracks) in.push_back({t, static_cast<std::uint32_t>(t->number), ts});
   auto r = write_init_segment(in);
   CHECK(r.ok());
-  return r.ok() ? r.value() : std::vector<std::byte>{};
+  if (!r.ok()) return {};
+  return std::vector<std::byte>(r.value().begin(), r.value().end());
 }
 
 // An ftyp or styp as text: "major minor=N compatible...".
@@ -321,7 +322,8 @@ TEST_CASE(media_segment_round_trips_and_data_offsets_land_on_samples) {
   const TrackRun runs[] = {{1, 0, video}, {2, 0, audio}};
   ScatterOutput out;
   CHECK(write_media_segment(7, runs, input, base, out).ok());
-  const std::vector<std::byte> seg = out.flatten();
+  const kvsmux::ByteBuffer flat = out.flatten();
+  const std::vector<std::byte> seg(flat.begin(), flat.end());
   // The media is appended by reference: one piece per run of adjacent samples.
   std::size_t input_pieces = 0;
   for (const auto& p : out.pieces()) {

@@ -33,7 +33,7 @@ TEST_CASE(chunk_makes_segment_unknown_size_and_reads_back) {
   mkv::ChunkTags tags{"42", 1000, 2000, 15, std::string("42")};
   ScatterOutput out;
   CHECK(mkv::write_getmedia_chunk(header, cluster, {}, tags, out).ok());
-  std::vector<std::byte> chunk = out.flatten();
+  const ByteBuffer chunk = out.flatten();
   mkv::Demuxer d;
   d.parse(chunk, 0, true);
   CHECK(!d.error());

@@ -40,8 +40,8 @@ class ScatterOutput {
   std::size_t size() const { return out_.size() + total_input_; }
   ByteSpan piece_bytes(const Piece& p) const { return p.generated ? generated().subspan(p.offset, p.size) : p.input; }
   /// One contiguous copy of everything (the one copy of the media, when a caller needs it).
-  std::vector<std::byte> flatten() const {
-    std::vector<std::byte> all;
+  ByteBuffer flatten() const {
+    ByteBuffer all;
     all.reserve(size());
     for (const Piece& p : pieces_) {
       ByteSpan b = piece_bytes(p);

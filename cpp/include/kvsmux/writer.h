@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kvsmux/buffer.h"
 #include "kvsmux/bytes.h"
 
 namespace kvsmux {
@@ -55,8 +56,8 @@ class ByteWriter {
 
   std::size_t size() const { return out_.size(); }
   ByteSpan view() const { return out_; }
-  std::vector<std::byte>& buffer() { return out_; }
-  std::vector<std::byte> take() { return std::move(out_); }
+  ByteBuffer& buffer() { return out_; }
+  ByteBuffer take() { return std::move(out_); }
 
  private:
   void be(std::uint64_t v, int n) {
@@ -65,7 +66,7 @@ class ByteWriter {
   void put(std::size_t at, std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) out_[at + i] = static_cast<std::byte>(v >> (8 * (n - 1 - i)));
   }
-  std::vector<std::byte> out_;
+  ByteBuffer out_;
 };
 
 }  // namespace kvsmux

@@ -128,7 +128,7 @@ Result<PackageResult> package(ByteSpan mkv_bytes, const PackageOptions& options)
     std::vector<mp4::TrackInput> inputs;
     for (std::size_t t = 0; t < tracks.size(); ++t)
       inputs.push_back({tracks[t], static_cast<std::uint32_t>(tracks[t]->number), timescales[t]});
-    KVSMUX_TRY(std::vector<std::byte> init, mp4::write_init_segment(inputs));
+    KVSMUX_TRY(ByteBuffer init, mp4::write_init_segment(inputs));
     PackagedSegment& seg = result.segments.emplace_back();
     seg.output.out().bytes(init);
     seg.output.finish();

@@ -47,7 +47,7 @@ void append_samples(std::span<const TrackRun> runs, ByteSpan input, std::uint64_
 
 }  // namespace
 
-Result<std::vector<std::byte>> write_init_segment(std::span<const TrackInput> tracks) {
+Result<ByteBuffer> write_init_segment(std::span<const TrackInput> tracks) {
   if (tracks.empty()) return make_error(Errc::kInvalidValue, 0, "an init segment needs at least one track");
   std::vector<InitTrack> init;
   for (const TrackInput& in : tracks) {

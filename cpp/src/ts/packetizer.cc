@@ -27,7 +27,7 @@ void write_header(PacketWriter& w, std::uint16_t pid, bool unit_start, bool adap
 
 // The next packet of `out`, written in place: the segment buffer grows by exactly one packet.
 PacketWriter next_packet(ByteWriter& out) {
-  std::vector<std::byte>& buf = out.buffer();
+  ByteBuffer& buf = out.buffer();
   buf.resize(buf.size() + kPacketSize);
   return PacketWriter(buf.data() + buf.size() - kPacketSize);
 }

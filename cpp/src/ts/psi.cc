@@ -41,11 +41,12 @@ std::size_t begin_long_section(ByteWriter& w, std::uint8_t table_id, std::uint16
 // section_length counts the bytes after it, CRC_32 included; then the CRC over everything.
 std::vector<std::byte> end_section(ByteWriter& w, std::size_t length_at) {
   const std::size_t section_length = w.size() - (length_at + 2) + kCrcSize;
-  std::vector<std::byte>& b = w.buffer();
+  ByteBuffer& b = w.buffer();
   b[length_at] = static_cast<std::byte>(0xB0 | (section_length >> 8));
   b[length_at + 1] = static_cast<std::byte>(section_length & 0xFF);
   w.u32(crc32_mpeg2(w.view()));
-  return w.take();
+  const ByteBuffer section = w.take();
+  return {section.begin(), section.end()};
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ struct TrackInput {
 /// AudioSpecificConfig), alaw / ulaw (A_MS/ACM with WAVEFORMATEX format tag 6 / 7).
 /// Missing codec private: kMissingCodecPrivate; malformed: kInvalidCodecPrivate;
 /// any other codec: kUnsupportedCodec. Deterministic: creation times are 0.
-Result<std::vector<std::byte>> write_init_segment(std::span<const TrackInput> tracks);
+Result<ByteBuffer> write_init_segment(std::span<const TrackInput> tracks);
 
 /// The samples of one track in a media segment.
 struct TrackRun {
