@@ -2,15 +2,16 @@
 #include "kvsmux/buffer.h"
 
 #include <bit>
-#include <map>
+#include <deque>
 #include <mutex>
+#include <utility>
 
 namespace kvsmux::large_blocks {
 namespace {
 
 struct Cache {
   std::mutex mutex;
-  std::multimap<std::size_t, void*> blocks;  // size class -> free block
+  std::deque<std::pair<std::size_t, void*>> blocks;  // (size class, free block), oldest first
   std::size_t bytes = 0;
 };
 
@@ -27,10 +28,10 @@ void* acquire(std::size_t size) {
   {
     Cache& c = cache();
     std::lock_guard lock(c.mutex);
-    auto it = c.blocks.find(size);
-    if (it != c.blocks.end()) {
+    for (auto it = c.blocks.rbegin(); it != c.blocks.rend(); ++it) {  // the most recent of that size
+      if (it->first != size) continue;
       void* block = it->second;
-      c.blocks.erase(it);
+      c.blocks.erase(std::next(it).base());
       c.bytes -= size;
       return block;
     }
@@ -39,16 +40,25 @@ void* acquire(std::size_t size) {
 }
 
 void release(void* block, std::size_t size) {
+  // Keeps the newest blocks: the oldest go back to the system once over budget, so a
+  // change of segment size does not leave the cache full of blocks nobody asks for.
+  std::deque<std::pair<std::size_t, void*>> evicted;
   {
     Cache& c = cache();
     std::lock_guard lock(c.mutex);
-    if (c.bytes + size <= kCacheBudget) {
-      c.blocks.emplace(size, block);
+    if (size > kCacheBudget) {
+      evicted.emplace_back(size, block);
+    } else {
+      c.blocks.emplace_back(size, block);
       c.bytes += size;
-      return;
+      while (c.bytes > kCacheBudget) {
+        evicted.push_back(c.blocks.front());
+        c.bytes -= c.blocks.front().first;
+        c.blocks.pop_front();
+      }
     }
   }
-  ::operator delete(block);
+  for (const auto& [bytes, p] : evicted) ::operator delete(p);
 }
 
 std::size_t cached_bytes() {

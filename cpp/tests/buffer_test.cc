@@ -4,7 +4,7 @@
 
 using namespace kvsmux;
 
-TEST_CASE(size_classes_are_powers_of_two_from_one_mebibyte) {
+TEST_CASE(size_classes_are_powers_of_two_from_the_minimum) {
   CHECK_EQ(large_blocks::size_class(1), large_blocks::kMinBlock);
   CHECK_EQ(large_blocks::size_class((1u << 20) + 1), std::size_t{2} << 20);
   CHECK_EQ(large_blocks::size_class(3u << 20), std::size_t{4} << 20);
@@ -22,7 +22,7 @@ TEST_CASE(freed_large_buffers_are_reused) {
   ByteBuffer again;
   again.reserve(3 << 20);
   CHECK(again.data() == first);  // the same block back: no new memory to fault in
-  ByteBuffer small(100);          // below 1 MiB: the standard allocator
+  ByteBuffer small(100);          // below 256 KiB: the standard allocator
   CHECK(small.size() == 100);
 }
 
@@ -32,6 +32,11 @@ TEST_CASE(the_cache_stays_within_its_budget) {
     for (ByteBuffer& b : many) b.reserve(60u << 20);  // 8 x 64 MiB blocks = 512 MiB
   }
   CHECK(large_blocks::cached_bytes() <= large_blocks::kCacheBudget);
+  // The newest blocks are the ones kept: a 64 MiB buffer comes back from the cache.
+  ByteBuffer b;
+  const std::size_t before = large_blocks::cached_bytes();
+  b.reserve(60u << 20);
+  CHECK_EQ(large_blocks::cached_bytes(), before - (std::size_t{64} << 20));
 }
 
 TEST_MAIN()

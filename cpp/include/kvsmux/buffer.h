@@ -11,17 +11,17 @@
 
 namespace kvsmux {
 
-/// Large blocks (1 MiB and up, in power-of-two sizes) kept for reuse after they are freed,
+/// Large blocks (256 KiB and up, in power-of-two sizes) kept for reuse after they are freed,
 /// up to a budget. Writing into memory that is new to the process is slow (each 4 KiB page
 /// is faulted in and zeroed on first touch, several times slower than the copy itself in a
 /// virtual machine), and a repackager frees and allocates segment-sized buffers all the
 /// time. Thread-safe.
 namespace large_blocks {
-inline constexpr std::size_t kMinBlock = std::size_t{1} << 20;
+inline constexpr std::size_t kMinBlock = std::size_t{256} << 10;
 inline constexpr std::size_t kCacheBudget = std::size_t{256} << 20;
 /// A block of `size_class` bytes (a power of two >= kMinBlock), reused when one is cached.
 void* acquire(std::size_t size_class);
-/// Returns a block: cached while under budget, else unmapped.
+/// Returns a block to the cache; the oldest cached blocks are freed once over budget.
 void release(void* block, std::size_t size_class);
 /// The power-of-two size class for `bytes` (>= kMinBlock).
 std::size_t size_class(std::size_t bytes);
@@ -29,7 +29,7 @@ std::size_t size_class(std::size_t bytes);
 std::size_t cached_bytes();
 }  // namespace large_blocks
 
-/// The allocator of output buffers: large_blocks from 1 MiB up, the standard allocator below.
+/// The allocator of output buffers: large_blocks from 256 KiB up, the standard allocator below.
 template <typename T>
 struct LargeBufferAllocator {
   using value_type = T;
