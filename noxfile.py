@@ -54,8 +54,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """libFuzzer with ASan and UBSan over the demuxer, for a bounded time (KVSMUX_FUZZ_SECONDS,
-    default 60), seeded with the test fixtures; every file in tests/data/invalid is replayed."""
+    """libFuzzer with ASan and UBSan over the demuxer and the repackaging writers, each for a
+    bounded time (KVSMUX_FUZZ_SECONDS, default 60), seeded with the test fixtures; every file
+    in tests/data/invalid is replayed first."""
     ensure_system_packages(session, FUZZ_TOOLS, FUZZ_PACKAGES)
     if shutil.which("clang++") is None:
         session.error("clang++ is needed for the fuzz session")
@@ -63,20 +64,21 @@ def fuzz(session: nox.Session) -> None:
     session.run("cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_CXX_COMPILER=clang++", "-DKVSMUX_FUZZ=ON",
                 "-DKVSMUX_BUILD_TESTS=OFF", "-DCMAKE_BUILD_TYPE=RelWithDebInfo", external=True)
     session.run("cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), external=True)
-    fuzzer = build / "cpp" / "demuxer_fuzzer"
-    corpus = build / "corpus"
-    corpus.mkdir(exist_ok=True)
     seeds = [p for d in ("tests/data/valid", "tests/data/invalid") for p in sorted((ROOT / d).glob("*"))
              if p.suffix in (".mkv", ".webm")]
-    for p in seeds:
-        shutil.copy(p, corpus / p.name)
-    # Replay every input ever found, then fuzz for a bounded time with no finding allowed.
     invalid = [str(p) for p in sorted((ROOT / "tests/data/invalid").glob("*")) if p.suffix in (".mkv", ".webm")]
-    if invalid:
-        session.run(str(fuzzer), *invalid, external=True)
     seconds = os.environ.get("KVSMUX_FUZZ_SECONDS", "60")
-    session.run(str(fuzzer), f"-max_total_time={seconds}", f"-dict={ROOT / 'cpp/fuzz/demuxer.dict'}",
-                "-max_len=262144", f"-artifact_prefix={build}/", str(corpus), external=True)
+    # demuxer_fuzzer: the Matroska demuxer, whole vs chunked; package_fuzzer: MKV -> fMP4, TS, MP4.
+    for target in ("demuxer_fuzzer", "package_fuzzer"):
+        fuzzer = build / "cpp" / target
+        corpus = build / f"corpus-{target}"
+        corpus.mkdir(exist_ok=True)
+        for p in seeds:
+            shutil.copy(p, corpus / p.name)
+        if invalid:  # replay every input ever found, then fuzz for a bounded time with no finding allowed
+            session.run(str(fuzzer), *invalid, external=True)
+        session.run(str(fuzzer), f"-max_total_time={seconds}", f"-dict={ROOT / 'cpp/fuzz/demuxer.dict'}",
+                    "-max_len=262144", f"-artifact_prefix={build}/{target}-", str(corpus), external=True)
 
 
 @nox.session
