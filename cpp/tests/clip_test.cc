@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "kvsmux/mp4/sample_tables.h"
+#include "mp4_box_reader.h"
 
 using kvsmux::ByteReader;
 using kvsmux::ByteSpan;
@@ -20,66 +21,12 @@ using kvsmux::Errc;
 using kvsmux::ScatterOutput;
 using kvsmux::media::Sample;
 using namespace kvsmux::mp4;
+using namespace mp4_test;
 
 namespace {
 
 using U32s = std::vector<std::uint32_t>;
 using U64s = std::vector<std::uint64_t>;
-
-// --- a tiny box reader --------------------------------------------------------------------
-
-struct Box {
-  std::string type;
-  std::size_t offset = 0, size = 0, header = 8;
-  ByteSpan payload;  // after the header
-  std::vector<Box> children;
-  const Box* child(const std::string& t) const {
-    for (const Box& b : children)
-      if (b.type == t) return &b;
-    return nullptr;
-  }
-};
-
-// Bytes of fields before the children, for the boxes that hold boxes.
-const std::map<std::string, std::size_t> kContainers = {
-    {"moov", 0}, {"trak", 0}, {"mdia", 0}, {"minf", 0}, {"stbl", 0}, {"edts", 0}, {"dinf", 0},
-    {"dref", 8}, {"stsd", 8}, {"avc1", 78}, {"alaw", 28}};
-
-// Every box in data[begin, end); the sizes must tile the range exactly. `end` may lie past
-// the data for an mdat whose payload was not flattened (only its header is read).
-std::vector<Box> parse_boxes(ByteSpan data, std::size_t begin, std::size_t end) {
-  std::vector<Box> out;
-  std::size_t pos = begin;
-  while (pos < end) {
-    ByteReader r(data.subspan(pos, std::min<std::size_t>(16, data.size() - pos)), pos);
-    std::uint64_t size = r.u32().value();
-    const std::uint32_t type = r.u32().value();
-    Box b;
-    if (size == 1) {
-      size = r.u64().value();
-      b.header = 16;
-    }
-    CHECK(size >= b.header && pos + size <= end);
-    if (size < b.header || pos + size > end) break;
-    b.type = {static_cast<char>(type >> 24), static_cast<char>(type >> 16), static_cast<char>(type >> 8),
-              static_cast<char>(type)};
-    b.offset = pos;
-    b.size = static_cast<std::size_t>(size);
-    if (pos + b.size <= data.size()) b.payload = data.subspan(pos + b.header, b.size - b.header);
-    if (auto it = kContainers.find(b.type); it != kContainers.end())
-      b.children = parse_boxes(data, pos + b.header + it->second, pos + b.size);
-    pos += b.size;
-    out.push_back(std::move(b));
-  }
-  CHECK_EQ(pos, end);
-  return out;
-}
-
-const Box* under(const Box* at, std::initializer_list<const char*> types) {
-  for (const char* t : types)
-    if (at != nullptr) at = at->child(t);
-  return at;
-}
 
 // A FullBox's payload after version and flags.
 ByteReader fields(const Box& b, std::uint8_t& version) {
@@ -168,28 +115,6 @@ std::vector<std::byte> bytes_of(void (*write)(ByteWriter&, std::span<const std::
 }
 
 // --- tracks -------------------------------------------------------------------------------
-
-std::vector<std::byte> hex(const char* text) {
-  std::vector<std::byte> out;
-  for (std::size_t i = 0; text[i] && text[i + 1]; i += 2)
-    out.push_back(static_cast<std::byte>(std::stoi(std::string(text + i, 2), nullptr, 16)));
-  return out;
-}
-
-// The avcC of tests/data/valid/h264_aac.mkv (160x120 High@1.1) and the WAVEFORMATEX of
-// h264_alaw.mkv (A-law, 8 kHz mono).
-const char* kAvcC = "0164000bffe100196764000bacb41423f2e022000003000200000300781e28554001000468ef0fcbfdf8f800";
-const char* kAlawFormat = "06000100401f0000401f0000010008000000";
-
-kvsmux::mkv::Track track(std::uint64_t number, std::uint8_t type, const char* codec_id, const char* cp) {
-  kvsmux::mkv::Track t;
-  t.number = number;
-  t.type = type;
-  t.codec_id = codec_id;
-  t.codec_private_bytes = hex(cp);
-  t.codec_private = {1000 * number, t.codec_private_bytes.size()};
-  return t;
-}
 
 Sample sample(std::uint64_t offset, std::uint32_t size, std::int64_t pts, std::int64_t dts, std::uint32_t duration,
               bool sync) {

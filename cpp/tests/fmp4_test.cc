@@ -24,35 +24,16 @@ using namespace mp4_test;
 
 namespace {
 
-std::vector<std::byte> hex(const char* text) {
-  std::vector<std::byte> out;
-  for (std::size_t i = 0; text[i] && text[i + 1]; i += 2)
-    out.push_back(static_cast<std::byte>(std::stoi(std::string(text + i, 2), nullptr, 16)));
-  return out;
-}
-
 // --- tracks -------------------------------------------------------------------------------
 
-// The avcC and AudioSpecificConfig of tests/data/valid/h264_aac.mkv (160x120 High@1.1, AAC LC
-// 48 kHz mono), and the WAVEFORMATEX of h264_alaw.mkv.
-const char* kAvcC =
-    "0164000bffe100196764000bacb41423f2e022000003000200000300781e28554001000468ef0fcbfdf8f800";
+// kAvcC, kAlawFormat and track() are in mp4_box_reader.h; the hvcC of h265_aac.mkv and the
+// AudioSpecificConfig of h264_aac.mkv (AAC LC 48 kHz mono):
 const char* kHvcC =
     "0101600000009000000000003cf000fcfdf8f800000f03200001001840010c01ffff01600000030090000003000003003cba02"
     "40210001002942010101600000030090000003000003003ca014207965ba924caf016808000003000800000300f0402200010007"
     "4401c172b46240";
 const char* kAsc = "118856e500";
-const char* kAlawFormat = "06000100401f0000401f0000010008000000";
 
-kvsmux::mkv::Track track(std::uint64_t number, std::uint8_t type, const char* codec_id, const char* cp) {
-  kvsmux::mkv::Track t;
-  t.number = number;
-  t.type = type;
-  t.codec_id = codec_id;
-  t.codec_private_bytes = hex(cp);
-  t.codec_private = {1000 * number, t.codec_private_bytes.size()};
-  return t;
-}
 
 std::vector<std::byte> init_for(std::initializer_list<std::pair<const kvsmux::mkv::Track*, std::uint32_t>> tracks) {
   std::vector<TrackInput> in;

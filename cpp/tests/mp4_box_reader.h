@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "kvsmux/bytes.h"
+#include "kvsmux/mkv/types.h"
 
 namespace mp4_test {
 
@@ -21,7 +22,8 @@ struct Box {
   std::string type;
   std::size_t offset = 0;  // in the parsed buffer
   std::size_t size = 0;
-  ByteSpan payload;        // after the header
+  std::size_t header = 8;  // 16 with a largesize
+  ByteSpan payload;        // after the header; empty for an mdat whose payload is not in the buffer
   std::vector<Box> children;
   const Box* child(const std::string& t, std::size_t n = 0) const {
     for (const Box& b : children)
@@ -48,30 +50,30 @@ inline std::string fourcc_text(std::uint32_t v) {
   return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
 
-// Every box in data[begin, end); the sizes must tile the range exactly.
+// Every box in data[begin, end); the sizes must tile the range exactly. `end` may lie past
+// the data for an mdat whose payload was not flattened (only its header is read).
 inline std::vector<Box> parse_boxes(ByteSpan data, std::size_t begin, std::size_t end) {
   std::vector<Box> out;
   std::size_t pos = begin;
   while (pos < end) {
-    CHECK(end - pos >= 8);
-    if (end - pos < 8) break;
-    ByteReader r(data.subspan(pos, end - pos), pos);
+    CHECK(end - pos >= 8 && data.size() >= pos + 8);
+    if (end - pos < 8 || data.size() < pos + 8) break;
+    ByteReader r(data.subspan(pos, std::min<std::size_t>(16, data.size() - pos)), pos);
     std::uint64_t size = r.u32().value();
     const std::uint32_t type = r.u32().value();
-    std::size_t header = 8;
+    Box b;
     if (size == 1) {
       size = r.u64().value();
-      header = 16;
+      b.header = 16;
     }
-    CHECK(size >= header && pos + size <= end);
-    if (size < header || pos + size > end) break;
-    Box b;
+    CHECK(size >= b.header && pos + size <= end);
+    if (size < b.header || pos + size > end) break;
     b.type = fourcc_text(type);
     b.offset = pos;
     b.size = static_cast<std::size_t>(size);
-    b.payload = data.subspan(pos + header, b.size - header);
+    if (pos + b.size <= data.size()) b.payload = data.subspan(pos + b.header, b.size - b.header);
     if (auto it = containers().find(b.type); it != containers().end())
-      b.children = parse_boxes(data, pos + header + it->second, pos + b.size);
+      b.children = parse_boxes(data, pos + b.header + it->second, pos + b.size);
     pos += b.size;
     out.push_back(std::move(b));
   }
@@ -89,6 +91,10 @@ inline const Box* under(const Box& root, const std::vector<std::string>& types) 
   return at;
 }
 
+inline const Box* under(const Box* root, const std::vector<std::string>& types) {
+  return root != nullptr ? under(*root, types) : nullptr;
+}
+
 // The same from a list of top-level boxes: the first type names one of them.
 inline const Box* path(const std::vector<Box>& top, const std::vector<std::string>& types) {
   for (const Box& b : top)
@@ -97,5 +103,31 @@ inline const Box* path(const std::vector<Box>& top, const std::vector<std::strin
 }
 
 inline ByteReader reader(const Box& b) { return ByteReader(b.payload, b.offset); }
+
+// --- test inputs -------------------------------------------------------------------------
+
+inline std::vector<std::byte> hex(const char* text) {
+  std::vector<std::byte> out;
+  for (std::size_t i = 0; text[i] && text[i + 1]; i += 2)
+    out.push_back(static_cast<std::byte>(std::stoi(std::string(text + i, 2), nullptr, 16)));
+  return out;
+}
+
+// The avcC and AudioSpecificConfig of tests/data/valid/h264_aac.mkv (160x120 High@1.1, AAC LC
+// 48 kHz mono), the hvcC of h265_aac.mkv, and the WAVEFORMATEX of h264_alaw.mkv (A-law, 8 kHz mono).
+inline constexpr const char* kAvcC =
+    "0164000bffe100196764000bacb41423f2e022000003000200000300781e28554001000468ef0fcbfdf8f800";
+inline constexpr const char* kAlawFormat = "06000100401f0000401f0000010008000000";
+
+// A Matroska track with a codec private given in hex, placed at offset 1000 x number.
+inline kvsmux::mkv::Track track(std::uint64_t number, std::uint8_t type, const char* codec_id, const char* cp) {
+  kvsmux::mkv::Track t;
+  t.number = number;
+  t.type = type;
+  t.codec_id = codec_id;
+  t.codec_private_bytes = hex(cp);
+  t.codec_private = {1000 * number, t.codec_private_bytes.size()};
+  return t;
+}
 
 }  // namespace mp4_test
