@@ -41,6 +41,14 @@ def _show(value: Any) -> str:
     return str(value) if not isinstance(value, str) else value
 
 
+def _check_length(meta: dict, length: int, fail: str, problems: list[str]) -> None:
+    """The min/max of a string, list or map apply to its length."""
+    if "min" in meta and length < meta["min"]:
+        problems.append(f"{fail} have length greater than or equal to {meta['min']}")
+    if "max" in meta and length > meta["max"]:
+        problems.append(f"{fail} have length less than or equal to {meta['max']}")
+
+
 def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     meta = shape.metadata
     kind = shape.type_name
@@ -61,10 +69,7 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         if not isinstance(value, str):
             problems.append(f"{fail} be a string")
             return
-        if "min" in meta and len(value) < meta["min"]:
-            problems.append(f"{fail} have length greater than or equal to {meta['min']}")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{fail} have length less than or equal to {meta['max']}")
+        _check_length(meta, len(value), fail, problems)
         if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
             problems.append(f"{fail} satisfy regular expression pattern: {meta['pattern']}")
         if shape.enum and value not in shape.enum:
@@ -91,20 +96,14 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         if not isinstance(value, (list, tuple)):
             problems.append(f"{fail} be a list")
             return
-        if "min" in meta and len(value) < meta["min"]:
-            problems.append(f"{fail} have length greater than or equal to {meta['min']}")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{fail} have length less than or equal to {meta['max']}")
+        _check_length(meta, len(value), fail, problems)
         for i, item in enumerate(value):
             _check(shape.member, item, f"{path}.{i + 1}.member", problems)
     elif kind == "map":
         if not isinstance(value, dict):
             problems.append(f"{fail} be a map")
             return
-        if "min" in meta and len(value) < meta["min"]:
-            problems.append(f"{fail} have length greater than or equal to {meta['min']}")
-        if "max" in meta and len(value) > meta["max"]:
-            problems.append(f"{fail} have length less than or equal to {meta['max']}")
+        _check_length(meta, len(value), fail, problems)
         for key, item in value.items():
             _check(shape.key, key, f"{path}.key", problems)
             _check(shape.value, item, f"{path}.value", problems)
