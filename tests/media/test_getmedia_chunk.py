@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from kvsmux.media import demux, getmedia_chunk
-from kvsmux.media.chunk import PureOutput
 from tests.crosscheck import tools
 
 REAL_GETMEDIA = ["kvs-parser-library/output_get_media.mkv", "kvs-parser-library/output_get_media_sparse_fragments.mkv",
@@ -52,7 +51,7 @@ def test_rebuilds_real_getmedia_output_byte_for_byte(name, backend):
         assert b"".join(bytes(p) for p in chunk.parts()) == bytes(chunk)
 
 
-def test_chunk_from_a_producer_upload_reads_back():
+def test_chunk_from_a_producer_upload_reads_back(tmp_path):
     """A known-size Segment becomes unknown-size; our demuxer and ffprobe accept the chunks."""
     root = tools.require_shared_media()
     data = (root / "kvs-parser-library/bezos_vogels.mkv").read_bytes()  # known-size Segment, Cues
@@ -79,20 +78,17 @@ def test_chunk_from_a_producer_upload_reads_back():
         getmedia_chunk(header_bytes, bytes(result.fragments[0].bytes), fragment_number="7", server_timestamp_ms=1,
                        producer_timestamp_ms=2))
     tools.require_tool("ffprobe")
-    import tempfile, pathlib  # noqa: E401
-    with tempfile.TemporaryDirectory() as d:
-        path = pathlib.Path(d) / "chunks.mkv"
-        path.write_bytes(stream)
-        packets = tools.ffprobe_packets(path)
-        assert sum(len(p) for p in packets.values()) == sum(len(f.frames) for f in result.fragments)
+    path = tmp_path / "chunks.mkv"
+    path.write_bytes(stream)
+    packets = tools.ffprobe_packets(path)
+    assert sum(len(p) for p in packets.values()) == sum(len(f.frames) for f in result.fragments)
 
 
 def test_timestamps_have_three_decimals():
     from kvsmux.media import _native
     from kvsmux.media.pure.getmedia_chunk import format_kvs_timestamp
     for ms in (0, 5, 1511852109126, 1000, -1, -1500):
-        assert _native.getmedia_chunk is not None
-        assert format_kvs_timestamp(ms) == __import__("kvsmux._core", fromlist=["x"]).format_kvs_timestamp(ms)
+        assert format_kvs_timestamp(ms) == _native.format_kvs_timestamp(ms)
     assert format_kvs_timestamp(1511852109126) == "1511852109.126" and format_kvs_timestamp(5000) == "5.000"
 
 

@@ -11,3 +11,4 @@ DEFAULT_LIMITS = dict(_core.DEFAULT_LIMITS)
 ERROR_TABLE = list(_core.ERROR_TABLE)
 package = _core.package
 getmedia_chunk = _core.getmedia_chunk
+format_kvs_timestamp = _core.format_kvs_timestamp

@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvsmux.media.demux import _backend
-
 
 class PureOutput:
     """The pure backend's output: the same bytes as the native Output, from its pieces."""
@@ -79,7 +77,6 @@ def _package(data: Any, container: str, *, backend: str, track: int | None, firs
         raw, tracks, codecs = _native.package(data, container, track, first_sequence_number, limits)
         wrap = lambda o: o  # noqa: E731
     elif backend == "pure":
-        _backend("pure")
         from kvsmux.media.pure.package import package
         raw, tracks, codecs = package(data, container, track, first_sequence_number, limits)
         wrap = PureOutput

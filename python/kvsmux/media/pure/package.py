@@ -2,7 +2,7 @@
 """Whole-input repackaging in pure Python: the mirror of cpp/src/media/package.cc."""
 from __future__ import annotations
 
-from kvsmux.errors import MediaError, TruncatedInputError, UnsupportedCodecError
+from kvsmux.errors import TruncatedInputError, UnsupportedCodecError
 from kvsmux.media.pure import clip, fmp4, ts
 from kvsmux.media.pure.samples import timescale_for, track_samples
 
@@ -103,5 +103,3 @@ def package(data, container: str, track=None, first_sequence_number: int = 1, li
         segments.append({"output": clip.write_clip(clip_tracks), "fragment_index": 0, "start_ns": 0, "duration_ns": 0})
     return segments, [t.number for t in tracks], codecs
 
-
-__all__ = ["package", "MediaError"]
