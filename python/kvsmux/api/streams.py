@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Streams: create, describe, endpoints (KVS API reference, kinesisvideo).
+"""Streams: create, describe, list, update, delete, retention, endpoints (KVS API
+reference, kinesisvideo).
 
 Gaps: streams are ACTIVE as soon as they are created and stay ACTIVE through updates
-(the service passes through CREATING/UPDATING asynchronously); KmsKeyId is recorded, and
-nothing is encrypted.
+(the service passes through CREATING/UPDATING asynchronously), and a deleted stream is
+gone at once (the service shows DELETING for a while); KmsKeyId is recorded, and nothing
+is encrypted; DeviceStreamLimitExceededException and InvalidDeviceException ("not
+implemented" in the model) are never raised.
 """
 from __future__ import annotations
 
@@ -12,11 +15,17 @@ from typing import Any
 from kvsmux.api.context import to_datetime
 from kvsmux.api.errors import KvsError
 from kvsmux.api.registry import operation
+from kvsmux.api.resources import (STREAM_NOT_FOUND, check_tag_count, delete, invalid, modify, paginate,
+                                  prefix_of)
 from kvsmux.store import Resource
 from kvsmux.store.store import LimitReached
 
 SERVICE = "kinesisvideo"
-NOT_FOUND = "The requested stream is not found or not active."
+NOT_FOUND = STREAM_NOT_FOUND
+#: KVS API: UpdateDataRetention ("the maximum value is 87600 (ten years)").
+MAX_RETENTION_HOURS = 87_600
+#: KVS API: ListStreams MaxResults ("The default is 10,000").
+LIST_STREAMS_DEFAULT_MAX = 10_000
 
 
 def find_stream(kvs: Any, params: dict, service: str = SERVICE) -> Resource:
@@ -60,11 +69,9 @@ def retention_cutoff_ms(kvs: Any, stream: Resource) -> int | None:
 def create_stream(kvs: Any, p: dict) -> dict:
     name = p["StreamName"]
     retention = p.get("DataRetentionInHours", 0)
-    if retention > 87_600:
-        raise KvsError("InvalidArgumentException", "DataRetentionInHours must be at most 87600.", service=SERVICE)
-    tags = p.get("Tags") or {}
-    if len(tags) > 50:
-        raise KvsError("TagsPerResourceExceededLimitException", "A stream can have at most 50 tags.", service=SERVICE)
+    if retention > MAX_RETENTION_HOURS:
+        raise invalid(f"DataRetentionInHours must be at most {MAX_RETENTION_HOURS}.")
+    tags = check_tag_count(p.get("Tags") or {}, f"stream {name}")
     now = kvs.clock.now_ms()
     attrs = {"DeviceName": p.get("DeviceName"), "MediaType": p.get("MediaType"),
              "KmsKeyId": p.get("KmsKeyId") or kms_key(kvs), "DataRetentionInHours": retention,
@@ -91,3 +98,65 @@ def get_data_endpoint(kvs: Any, p: dict) -> dict:
     """Every APIName is served by this server itself."""
     find_stream(kvs, p)
     return {"DataEndpoint": kvs.config.endpoint_url}
+
+
+@operation(SERVICE, "ListStreams")
+def list_streams(kvs: Any, p: dict) -> dict:
+    """Streams in name order; NextToken anchored on the last name returned."""
+    streams, token = paginate(kvs, "ListStreams", p, "stream", default_max=LIST_STREAMS_DEFAULT_MAX,
+                              prefix=prefix_of(p.get("StreamNameCondition")))
+    return {"StreamInfoList": [stream_info(s) for s in streams], "NextToken": token}
+
+
+@operation(SERVICE, "UpdateStream")
+def update_stream(kvs: Any, p: dict) -> dict:
+    """DeviceName and MediaType that are not given keep their values; the stream always
+    gets a new version."""
+    def edit(stream: Resource) -> dict:
+        attrs = dict(stream.attrs)
+        for key in ("DeviceName", "MediaType"):
+            if p.get(key) is not None:
+                attrs[key] = p[key]
+        return {"attrs": attrs}
+
+    modify(kvs, find_stream(kvs, p), edit, current_version=p["CurrentVersion"])
+    return {}
+
+
+@operation(SERVICE, "DeleteStream")
+def delete_stream(kvs: Any, p: dict) -> dict:
+    """The stream, its fragments and its in-memory (retention 0) buffer go at once. The ARN
+    carries the creation time, so a stream re-created under the same name is not the one
+    the ARN names."""
+    stream = find_stream(kvs, {"StreamARN": p["StreamARN"]})
+    delete(kvs, stream, p.get("CurrentVersion"))
+    kvs.live.drop(stream.id)
+    return {}
+
+
+@operation(SERVICE, "UpdateDataRetention")
+def update_data_retention(kvs: Any, p: dict) -> dict:
+    """The change applies to the current value; the result must stay within 0..87600. A
+    decrease deletes at once the fragments received before the new window (all of them for
+    0). Fragments in the in-memory buffer of a retention-0 stream are not persisted by an
+    increase."""
+    change = p["DataRetentionChangeInHours"]
+    if p["Operation"] == "DECREASE_DATA_RETENTION":
+        change = -change
+    hours = 0
+
+    def edit(stream: Resource) -> dict:
+        nonlocal hours
+        current = stream.attrs.get("DataRetentionInHours", 0)
+        hours = current + change
+        if not 0 <= hours <= MAX_RETENTION_HOURS:
+            raise invalid(f"The data retention of stream {stream.name} would become {hours} hours "
+                          f"({current} {'+' if change >= 0 else '-'} {abs(change)}); it must be between 0 and "
+                          f"{MAX_RETENTION_HOURS}.")
+        return {"attrs": {**stream.attrs, "DataRetentionInHours": hours}}
+
+    stream = modify(kvs, find_stream(kvs, p), edit, current_version=p["CurrentVersion"])
+    if change < 0:
+        cutoff = kvs.clock.now_ms() - hours * 3_600_000 if hours else 1 << 62
+        kvs.store.expire(stream.id, cutoff)
+    return {}
