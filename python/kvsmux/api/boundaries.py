@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from kvsmux.errors import MediaError
-from kvsmux.media.pure.ebml import ELEMENTS, ID, UNKNOWN_SIZE, Reader, read_element_header, read_uint
+from kvsmux.media.pure.ebml import ELEMENTS, ID, Reader, read_element_header, read_uint
 
 _CLUSTER = ID["Cluster"]
 _CLUSTER_CHILDREN = {spec.id for spec in ELEMENTS.values() if spec.parent_id == _CLUSTER or spec.is_global}
@@ -57,11 +57,11 @@ class BoundaryWalker:
     def feed(self, chunk: bytes | memoryview) -> list:
         self._raw += chunk
         self.received += len(chunk)
-        return self._walk(eof=False)
+        return self._walk()
 
     def close(self) -> list:
         """The input ended: an open unknown-size cluster ends here."""
-        events = self._walk(eof=True)
+        events = self._walk()
         if self._in_cluster and not self.stuck:
             if not self._timecode_seen:
                 events.append(ClusterStart(self._cluster_start, None))
@@ -87,7 +87,7 @@ class BoundaryWalker:
         self._in_cluster = False
         return ClusterEnd(self._cluster_start, end)
 
-    def _walk(self, eof: bool) -> list:
+    def _walk(self) -> list:
         events: list = []
         while not self.stuck:
             if self._in_cluster and self._cluster_end is not None and self._pos >= self._cluster_end:

@@ -38,7 +38,7 @@ from kvsmux.api.streams import find_stream
 from kvsmux.api.validation import validation_problems
 from kvsmux.errors import MediaError
 from kvsmux.media import Demuxer, Fragment, Tags
-from kvsmux.store import LiveBuffer, StoredFragment, StreamGone
+from kvsmux.store import StoredFragment, StreamGone
 from kvsmux.store.live import LiveFragment
 
 SERVICE = "kinesis-video-media"
@@ -76,6 +76,8 @@ def parse_start_timestamp(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:  # UTC, as botocore and the other timestamp parameters read it
+            value = value.replace(tzinfo=datetime.timezone.utc)
         return round(value.timestamp() * 1000)
     try:
         seconds = decimal.Decimal(str(value).strip())
@@ -128,6 +130,8 @@ class IngestSession:
         self._header_cache: dict[int, bytes] = {}
         self.done = False
         self.persisted: list[StoredFragment] = []
+        self._expired_at: int | None = None
+        self._last_fragment: Fragment | None = None  # the last one finalized (its tags_after)
 
     # -- the push interface ----------------------------------------------------------------
 
@@ -136,7 +140,9 @@ class IngestSession:
             return []
         acks: list[dict] = []
         if self.kvs.clock.now_ms() - self.started_ms > self.kvs.config.max_connection_seconds * 1000:
-            return self._fatal(AckError.CONNECTION_DURATION_REACHED)
+            # As when the producer goes away: a fragment whose cluster had ended is kept.
+            acks = self._finalize(self.pending.end) if self._pending_complete() else []
+            return acks if self.done else acks + self._fatal(AckError.CONNECTION_DURATION_REACHED)
         try:
             new = self.demuxer.feed(chunk)
         except MediaError:
@@ -184,8 +190,9 @@ class IngestSession:
 
     def read_error(self) -> list[dict]:
         """Reading the body failed (ErrorId 4000)."""
+        ids = self._open_ids() if not self.done else (None, None)
         acks = self.abort() if not self.done else []
-        return acks + [error_ack(AckError.STREAM_READ_ERROR)]
+        return acks + [error_ack(AckError.STREAM_READ_ERROR, *ids)]
 
     @staticmethod
     def idle_ack() -> dict:
@@ -207,15 +214,25 @@ class IngestSession:
     def _open_ids(self) -> tuple[int | None, str | None]:
         return (self.open.timecode, self.open.number) if self.open is not None else (None, None)
 
+    def _pending_complete(self) -> bool:
+        """The pending fragment's cluster was read whole (the input did not end inside it)."""
+        fragment = self.completed.get(self.pending.open.start) if self.pending is not None else None
+        return fragment is not None and not fragment.truncated
+
+    @staticmethod
+    def _media_error_code(error: MediaError) -> AckError:
+        return AckError.TRACK_NUMBER_MISMATCH if error.code == "unknown_track" else AckError.INVALID_MKV_DATA
+
     def _media_error(self, error: MediaError) -> list[dict]:
         acks: list[dict] = []
         if self.pending is not None:
-            if self.pending.open.start in self.completed:  # complete before the bad bytes
+            if self._pending_complete():  # complete before the bad bytes
                 acks = self._finalize(self.pending.end)
-            else:  # the bad bytes are in this cluster: it is the one that fails
+                if self.done:
+                    return acks
+            else:  # the bad bytes are in this cluster (or the input ended inside it): it fails
                 self.open, self.pending = self.pending.open, None
-        code = AckError.TRACK_NUMBER_MISMATCH if error.code == "unknown_track" else AckError.INVALID_MKV_DATA
-        return acks + self._fatal(code)
+        return acks + self._fatal(self._media_error_code(error))
 
     def _headers(self) -> list[dict]:
         headers = self.demuxer.headers
@@ -231,6 +248,8 @@ class IngestSession:
         for event in events:
             if isinstance(event, ClusterStart):
                 acks += self._close_zone(event.offset)
+                if self.done:  # that fragment's error ended the session
+                    break
                 seq = self.writer.next_seq()
                 now = self.kvs.clock.now_ms()
                 self.open = _Open(event.offset, event.timecode, seq, self.kvs.ids.fragment_number(seq, now), now)
@@ -258,13 +277,10 @@ class IngestSession:
         if self.pending is not None:
             return self._finalize(offset)
         if self.leading_start is not None:
-            last = self.persisted_fragment_tags()
+            last = self._last_fragment.tags_after if self._last_fragment is not None else []
             self.leading = _without(self.walker.bytes(self.leading_start, offset), self.leading_start, last)
             self.leading_start = None
         return []
-
-    def persisted_fragment_tags(self) -> list[Tags]:
-        return self._last_fragment.tags_after if getattr(self, "_last_fragment", None) is not None else []
 
     def _end_of_fragment(self) -> list[dict]:
         """AWS_KINESISVIDEO_END_OF_FRAGMENT closes the pending fragment at once (the SDK
@@ -295,6 +311,9 @@ class IngestSession:
         opened = pending.open
         fragment = self.completed.pop(opened.start, None)
         if fragment is None:  # the demuxer never accepted this cluster
+            if self.demuxer.error is not None:  # it stopped in this cluster: the session ends here
+                self.done = True
+                return [error_ack(self._media_error_code(self.demuxer.error), opened.timecode, opened.number)]
             return [error_ack(AckError.INVALID_MKV_DATA, opened.timecode, opened.number)]
         raw_after = self.walker.bytes(pending.end, after_end)
         after = _without(raw_after, pending.end, fragment.tags_after)
@@ -304,6 +323,8 @@ class IngestSession:
         timecode = fragment.timestamp_ticks
         problem = self._check(fragment, after, raw_after)
         if problem is not None:
+            if problem is AckError.FRAGMENT_SIZE_REACHED:  # as when found while the cluster arrives
+                self.done = True
             return [error_ack(problem, timecode, opened.number)]
         self.last_timecode_ns = fragment.timestamp_ns
         frames = fragment.frames.copy()
@@ -317,9 +338,13 @@ class IngestSession:
         acks = [ack("RECEIVED", timecode, opened.number)]
         fields = dict(seq=opened.seq, number=opened.number, server_ms=opened.server_ms, producer_ms=producer_ms,
                       duration_ms=duration_ms, timecode=timecode, frames=frames)
+        gone = [error_ack(AckError.STREAM_NOT_ACTIVE, timecode, opened.number)]
         if not self.keeps:
-            if self.kvs.store.resource("stream", id=self.stream.id) is None:
-                return acks + self._fatal(AckError.STREAM_NOT_ACTIVE)
+            try:  # nothing is appended, but the sequence must still advance for the next session
+                self.writer.advance_seq(opened.seq)
+            except StreamGone:
+                self.done = True
+                return acks + gone
             stored = StoredFragment(stream_id=self.stream.id, header_id=-1, file_no=-1, offset=0,
                                     cluster_size=len(cluster), after_size=len(after), **fields)
             self.kvs.live.add(LiveFragment(stored, header, bytes(cluster), after), self.kvs.clock.now_ms())
@@ -328,11 +353,26 @@ class IngestSession:
         try:
             stored = self.writer.append(header=header, cluster=cluster, after=after, **fields)
         except StreamGone:
-            return acks + self._fatal(AckError.STREAM_NOT_ACTIVE)
+            self.done = True
+            return acks + gone
         except OSError:
             return acks + [error_ack(AckError.ARCHIVAL_ERROR, timecode, opened.number)]
         self.persisted.append(stored)
+        self._expire()
         return acks + [ack("PERSISTED", timecode, opened.number)]
+
+    def _expire(self) -> None:
+        """Retention: the writer drops what has expired, at most once a minute."""
+        now = self.kvs.clock.now_ms()
+        if self._expired_at is not None and now - self._expired_at < 60_000:
+            return
+        self._expired_at = now
+        hours = self.stream.attrs.get("DataRetentionInHours", 0)
+        current = self.kvs.store.resource("stream", id=self.stream.id)
+        if current is not None:
+            hours = current.attrs.get("DataRetentionInHours", hours)
+        if hours:
+            self.writer.expire(now - hours * 3_600_000)
 
     def _check(self, fragment: Fragment, after: bytes, raw_after: bytes) -> AckError | None:
         """The service's rules for one fragment (KVS-WIRE-FACTS §4.4)."""
@@ -348,10 +388,10 @@ class IngestSession:
             return AckError.FRAGMENT_DURATION_REACHED
         if fragment.byte_range[1] + len(after) > config.max_fragment_bytes:
             return AckError.FRAGMENT_SIZE_REACHED
-        metadata = fragment_metadata(raw_after)
+        metadata = [(name, value) for name, value in fragment_metadata(raw_after)
+                    if not name.startswith(KVS_TAG_PREFIX.encode())]  # control tags are not metadata
         if len(metadata) > config.max_fragment_metadata_tags or any(
-                name.startswith(b"AWS") and not name.startswith(KVS_TAG_PREFIX.encode()) or len(name) > 128
-                or len(value or b"") > 256 for name, value in metadata):
+                name.startswith(b"AWS") or len(name) > 128 or len(value or b"") > 256 for name, value in metadata):
             return AckError.FRAGMENT_METADATA_LIMIT_REACHED
         return None
 
@@ -388,8 +428,22 @@ def put_media(kvs: Any, *, Payload: Any, **request: Any) -> Iterator[dict]:
     """Opens the session now (so request errors raise here) and returns the ack iterator."""
     session = open_session(kvs, **request)
     if isinstance(Payload, (bytes, bytearray, memoryview)):
-        return _acks_from_buffer(session, memoryview(Payload).cast("B"))
-    return _acks_from_source(session, Payload)
+        acks = _acks_from_buffer(session, memoryview(Payload).cast("B"))
+    else:
+        acks = _acks_from_source(session, Payload)
+    primed = _primed(session, acks)
+    next(primed)
+    return primed
+
+
+def _primed(session: IngestSession, acks: Iterator[dict]) -> Iterator[dict]:
+    """Started at once, so that closing (or dropping) the iterator before its first ack
+    still releases the stream."""
+    try:
+        yield {}
+        yield from acks
+    finally:
+        session.close()
 
 
 def _acks_from_buffer(session: IngestSession, data: memoryview) -> Iterator[dict]:

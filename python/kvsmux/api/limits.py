@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from kvsmux.api.context import Clock, Config
 from kvsmux.api.errors import KvsError
+from kvsmux.api.spec import error_statuses
 
 
 class _Bucket:
@@ -68,12 +69,16 @@ class Limits:
 
     def open_connection(self, kind: str, stream: str, limit: int | None, service: str) -> "Lease":
         """Takes one of at most ``limit`` concurrent ``kind`` connections to ``stream``, or
-        raises ConnectionLimitExceededException; the lease gives it back."""
+        raises ConnectionLimitExceededException (ClientLimitExceededException for a service
+        whose model lacks it, like archived media); the lease gives it back."""
         key = (kind, stream)
         with self._lock:
             held = self._connections.get(key, 0)
             if self.config.limits and limit is not None and held >= limit:
-                raise KvsError("ConnectionLimitExceededException",
+                code = "ConnectionLimitExceededException"
+                if code not in error_statuses(service):
+                    code = "ClientLimitExceededException"
+                raise KvsError(code,
                                f"Limit exceeded on number of concurrent {kind} connections for stream "
                                f"'{stream}' ({limit})", service=service)
             self._connections[key] = held + 1

@@ -366,14 +366,34 @@ class FragmentWriter:
         row = (self.stream_id, seq, number, server_ms, producer_ms, duration_ms, timecode, header_id, self.file_no,
                offset, len(cluster), len(after), frames.tobytes())
         with self.store.transaction() as db:
-            cur = db.execute("UPDATE resources SET next_seq = max(next_seq, ?) WHERE id = ? AND kind = 'stream'",
-                             (seq + 1, self.stream_id))
-            if cur.rowcount != 1:
-                raise StreamGone(self.stream_id)
+            self._advance_seq(db, seq)
             db.execute(f"INSERT INTO fragments ({', '.join(FRAGMENT_COLUMNS)}) "
                        f"VALUES ({', '.join('?' * len(FRAGMENT_COLUMNS))})", row)
         self.store._notify()
         return _fragment(row)
+
+    def _advance_seq(self, db: sqlite3.Connection, seq: int) -> None:
+        cur = db.execute("UPDATE resources SET next_seq = max(next_seq, ?) WHERE id = ? AND kind = 'stream'",
+                         (seq + 1, self.stream_id))
+        if cur.rowcount != 1:
+            raise StreamGone(self.stream_id)
+
+    def advance_seq(self, seq: int) -> None:
+        """Records that ``seq`` is used without storing a fragment (retention 0), so the
+        next session's numbers stay higher. Raises StreamGone if the stream was deleted."""
+        with self.store.transaction() as db:
+            self._advance_seq(db, seq)
+
+    def expire(self, cutoff_server_ms: int) -> int:
+        """Deletes this stream's fragments received before the cut-off and the files no
+        fragment uses any more (not the one being appended to)."""
+        with self.store.transaction() as db:
+            removed = db.execute("DELETE FROM fragments WHERE stream_id = ? AND server_ms < ?",
+                                 (self.stream_id, cutoff_server_ms)).rowcount
+        if removed:
+            self.store._reclaim_files(self.stream_id, keep=self.file_no if self._appender is not None else None)
+            self.store._notify()
+        return removed
 
     def close(self) -> None:
         if self._appender is not None:
