@@ -9,11 +9,11 @@ from kvsmux.errors import MediaError
 
 def __getattr__(name: str):
     # Client pulls in botocore and the store; the media library does not need them.
-    if name == "Client":
-        from kvsmux.client import Client
-        return Client
+    if name in ("Client", "RemoteClient"):
+        from kvsmux import client
+        return getattr(client, name)
     raise AttributeError(f"module 'kvsmux' has no attribute {name!r}")
 
 
 __version__ = "0.1.0"
-__all__ = ["Client", "MediaError", "__version__"]
+__all__ = ["Client", "MediaError", "RemoteClient", "__version__"]

@@ -43,9 +43,72 @@ def _repackage(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from kvsmux.server.run import serve
+    try:
+        serve(data_dir=args.data, host=args.host, port=args.port, auth=not args.no_auth, credentials=args.credentials,
+              region=args.region, url=args.url, log_level=args.log_level)
+    except (OSError, ValueError) as e:
+        print(f"kvsmux serve: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _put(args: argparse.Namespace) -> int:
+    import json
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from kvsmux.put import put_file
+    try:
+        acks = put_file(args.file, args.stream, endpoint_url=args.endpoint_url, region=args.region,
+                        realtime=args.realtime, retention_hours=args.retention_hours,
+                        timecode_type=args.timecode_type)
+        errors = 0
+        for ack in acks:
+            errors += ack.get("EventType") == "ERROR"
+            print(json.dumps(ack), flush=True)
+    except (ClientError, BotoCoreError, OSError) as e:
+        print(f"kvsmux put: {e}", file=sys.stderr)
+        return 2
+    return 1 if errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kvsmux", description="A self-hostable Kinesis Video Streams.")
     sub = parser.add_subparsers(dest="command", required=True)
+    from kvsmux.server.run import DEFAULT_HOST, DEFAULT_PORT
+    s = sub.add_parser("serve", help="run the Kinesis Video Streams server",
+                       description="Serve the KVS API (kinesisvideo, kinesis-video-archived-media, "
+                                   "kinesis-video-media, PutMedia) over HTTP, on an embedded store (SQLite + files).")
+    s.add_argument("--data", type=Path, default=Path("kvsmux-data"), metavar="DIR",
+                   help="data directory (default: ./kvsmux-data)")
+    s.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    s.add_argument("--credentials", type=Path, metavar="FILE",
+                   help="access keys to accept, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' per line "
+                        "(default: this environment's AWS credentials)")
+    s.add_argument("--no-auth", action="store_true", help="do not check request signatures")
+    s.add_argument("--region", default="us-east-1", help="region in ARNs (default: us-east-1)")
+    s.add_argument("--url", help="base URL clients use to reach this server, returned by GetDataEndpoint "
+                                 "(default: http://HOST:PORT)")
+    s.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    s.set_defaults(func=_serve)
+    u = sub.add_parser("put", help="upload an MKV file with PutMedia, printing the acks",
+                       description="Upload an MKV file to a stream with PutMedia (creating the stream when it is "
+                                   "missing, as the producer SDKs do) and print each ack as a JSON line as it comes. "
+                                   "Signs with this environment's AWS credentials when there are any. Exits 1 if "
+                                   "any ack is an ERROR.")
+    u.add_argument("file", type=Path, metavar="FILE.mkv")
+    u.add_argument("--stream", required=True, help="stream name")
+    u.add_argument("--endpoint-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+                   help=f"control-plane URL (default: http://{DEFAULT_HOST}:{DEFAULT_PORT})")
+    u.add_argument("--region", default="us-east-1")
+    u.add_argument("--realtime", action="store_true", help="send each cluster when its timestamp comes, like a camera")
+    u.add_argument("--retention-hours", type=int, default=24, help="retention of a stream this creates (default 24)")
+    u.add_argument("--timecode-type", choices=("RELATIVE", "ABSOLUTE"), default="RELATIVE",
+                   help="RELATIVE (default): cluster times count from now; ABSOLUTE: they are epoch times")
+    u.set_defaults(func=_put)
     p = sub.add_parser("probe", help="show the tracks, fragments and tags of Matroska files",
                        description="Show the tracks, fragments (clusters), frames and tags of Matroska/WebM "
                                    "files. Exits 1 when a file is malformed (after printing what was read).")

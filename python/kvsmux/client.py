@@ -40,7 +40,7 @@ from kvsmux.api.spec import SERVICES, service_model
 
 
 @functools.cache
-def _exceptions() -> BaseClientExceptions:
+def exceptions() -> BaseClientExceptions:
     """One exception class per error code of the three services, shared by every Client,
     so ``client.exceptions.ResourceNotFoundException`` catches it from any operation."""
     classes: dict[str, type] = {}
@@ -107,37 +107,14 @@ class _Body:
             close()
 
 
-class Client:
-    """KVS in-process (see the module docstring). ``data_dir=None`` keeps everything in
-    memory; ``clock``, ``rng`` and ``config`` make it deterministic in tests."""
+class _Surface:
+    """What boto3 users reach for, over ``self.services`` (service name -> botocore client)."""
 
-    def __init__(self, data_dir: str | Path | None = None, *, config: Config | None = None,
-                 clock: Clock | None = None, rng: random.Random | None = None, kvs: Kvs | None = None) -> None:
-        self.kvs = kvs or Kvs(data_dir, config=config, clock=clock, rng=rng)
-        self.services: dict[str, Any] = {}
-        for service in SERVICES:
-            client = _session().create_client(
-                service, region_name=self.kvs.config.region, endpoint_url=self.kvs.config.endpoint_url,
-                config=BotocoreConfig(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 1}))
-            client._exceptions = _exceptions()
-            client.meta.events.register("before-send", self._answer)
-            self.services[service] = client
-
-    def _answer(self, request: Any, **_: Any) -> AWSResponse:
-        path = urllib.parse.urlsplit(request.url).path
-        body = request.body or b""
-        if hasattr(body, "read"):
-            body = body.read()
-        if isinstance(body, str):
-            body = body.encode()
-        wire = handle(self.kvs, request.method, path, body, raise_internal=True)
-        return AWSResponse(request.url, wire.status, wire.headers, _Body(wire.body))
-
-    # -- boto3's surface ----------------------------------------------------------------
+    services: dict[str, Any]
 
     @property
     def exceptions(self) -> BaseClientExceptions:
-        return _exceptions()
+        return exceptions()
 
     def _client_for(self, method: str) -> Any:
         for client in self.services.values():
@@ -150,7 +127,7 @@ class Client:
             raise AttributeError(name)
         client = self._client_for(name)
         if client is None:
-            raise AttributeError(f"'Client' object has no attribute {name!r}")
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(client, name)
 
     def __dir__(self) -> list[str]:
@@ -169,6 +146,43 @@ class Client:
             raise ValueError(f"no operation {operation_name!r}")
         return client.get_paginator(operation_name)
 
+    def close(self) -> None:
+        for client in self.services.values():
+            client.close()
+
+    def __enter__(self) -> "_Surface":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Client(_Surface):
+    """KVS in-process (see the module docstring). ``data_dir=None`` keeps everything in
+    memory; ``clock``, ``rng`` and ``config`` make it deterministic in tests."""
+
+    def __init__(self, data_dir: str | Path | None = None, *, config: Config | None = None,
+                 clock: Clock | None = None, rng: random.Random | None = None, kvs: Kvs | None = None) -> None:
+        self.kvs = kvs or Kvs(data_dir, config=config, clock=clock, rng=rng)
+        self.services: dict[str, Any] = {}
+        for service in SERVICES:
+            client = _session().create_client(
+                service, region_name=self.kvs.config.region, endpoint_url=self.kvs.config.endpoint_url,
+                config=BotocoreConfig(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 1}))
+            client._exceptions = exceptions()
+            client.meta.events.register("before-send", self._answer)
+            self.services[service] = client
+
+    def _answer(self, request: Any, **_: Any) -> AWSResponse:
+        path = urllib.parse.urlsplit(request.url).path
+        body = request.body or b""
+        if hasattr(body, "read"):
+            body = body.read()
+        if isinstance(body, str):
+            body = body.encode()
+        wire = handle(self.kvs, request.method, path, body, raise_internal=True)
+        return AWSResponse(request.url, wire.status, wire.headers, _Body(wire.body))
+
     def put_media(self, *, Payload: Any, StreamName: str | None = None, StreamARN: str | None = None,
                   FragmentTimecodeType: str = "ABSOLUTE", ProducerStartTimestamp: Any = None) -> Iterator[dict]:
         """PutMedia (KVS-WIRE-FACTS §4): uploads MKV from ``Payload`` (bytes, a binary file
@@ -186,12 +200,39 @@ class Client:
             raise self.exceptions.from_code(e.code)(response, "PutMedia") from None
 
     def close(self) -> None:
-        for client in self.services.values():
-            client.close()
+        super().close()
         self.kvs.close()
 
-    def __enter__(self) -> "Client":
-        return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+class RemoteClient(_Surface):
+    """The same surface over HTTP, for a ``kvsmux serve`` (or KVS itself) at
+    ``endpoint_url``: botocore clients for the three services, and ``put_media`` over the
+    PutMedia wire protocol (:mod:`kvsmux.put`). Credentials are botocore's usual chain
+    unless given; with none at all, requests go unsigned."""
+
+    def __init__(self, endpoint_url: str, *, region_name: str = "us-east-1", aws_access_key_id: str | None = None,
+                 aws_secret_access_key: str | None = None, config: BotocoreConfig | None = None) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region_name
+        session = botocore.session.get_session()
+        if config is None and aws_access_key_id is None and session.get_credentials() is None:
+            config = BotocoreConfig(signature_version=UNSIGNED)  # no credentials: unsigned, for --no-auth servers
+        self.services = {service: session.create_client(service, region_name=region_name, endpoint_url=endpoint_url,
+                                                        aws_access_key_id=aws_access_key_id,
+                                                        aws_secret_access_key=aws_secret_access_key, config=config)
+                         for service in SERVICES}
+        for client in self.services.values():
+            client._exceptions = exceptions()
+        self._credentials = self.services["kinesisvideo"]._request_signer._credentials
+
+    def put_media(self, *, Payload: Any, StreamName: str | None = None, StreamARN: str | None = None,
+                  FragmentTimecodeType: str = "ABSOLUTE", ProducerStartTimestamp: Any = None) -> Iterator[dict]:
+        """PutMedia to the stream's PUT_MEDIA data endpoint (asked with GetDataEndpoint)."""
+        from kvsmux.put import put_media_http
+        target = {"StreamName": StreamName} if StreamName is not None else {"StreamARN": StreamARN}
+        endpoint = self.get_data_endpoint(APIName="PUT_MEDIA", **target)["DataEndpoint"]
+        credentials = self._credentials.get_frozen_credentials() if self._credentials is not None else None
+        return put_media_http(endpoint, Payload, stream_name=StreamName, stream_arn=StreamARN,
+                              fragment_timecode_type=FragmentTimecodeType,
+                              producer_start_timestamp=ProducerStartTimestamp,
+                              credentials=credentials, region=self.region)

@@ -53,7 +53,7 @@ def routes() -> dict[str, tuple[str, str]]:
     return table
 
 
-def _json_error(status: int, code: str, message: str, request_id: str) -> WireResponse:
+def json_error(status: int, code: str, message: str, request_id: str) -> WireResponse:
     return WireResponse(status, {"Content-Type": "application/json", "x-amzn-ErrorType": code,
                                  "x-amzn-RequestId": request_id},
                         json.dumps({"Message": message}).encode())
@@ -62,7 +62,7 @@ def _json_error(status: int, code: str, message: str, request_id: str) -> WireRe
 def error_response(error: KvsError, request_id: str) -> WireResponse:
     """The wire form of an AWS error: status from the model, code in ``x-amzn-ErrorType``
     (botocore reads the code from there first), and a body with only ``Message``."""
-    return _json_error(error.http_status, error.code, error.message, request_id)
+    return json_error(error.http_status, error.code, error.message, request_id)
 
 
 def _to_wire(shape: Shape | None, value: Any) -> Any:
@@ -117,10 +117,10 @@ def handle(kvs: Any, method: str, path: str, body: bytes, *, request_id: str | N
     request_id = request_id or str(uuid.uuid4())
     route = routes().get(path)
     if route is None:
-        return _json_error(404, "UnknownOperationException", f"No operation at {path}", request_id)
+        return json_error(404, "UnknownOperationException", f"No operation at {path}", request_id)
     service, operation = route
     if method != "POST":
-        return _json_error(405, "MethodNotAllowedException", f"{operation} takes POST, not {method}", request_id)
+        return json_error(405, "MethodNotAllowedException", f"{operation} takes POST, not {method}", request_id)
     try:
         try:
             params = parse_body(body)
@@ -133,7 +133,7 @@ def handle(kvs: Any, method: str, path: str, body: bytes, *, request_id: str | N
         if raise_internal:
             raise
         log.exception("%s.%s failed", service, operation)
-        return _json_error(500, "InternalFailure", "The service had an internal error.", request_id)
+        return json_error(500, "InternalFailure", "The service had an internal error.", request_id)
     output = service_model(service).operation_model(operation).output_shape
     headers = {"x-amzn-RequestId": request_id}
     payload = output.serialization.get("payload") if output is not None else None
