@@ -215,6 +215,9 @@ class RemoteClient(_Surface):
         self.endpoint_url = endpoint_url
         self.region = region_name
         session = botocore.session.get_session()
+        # A new session resolves credentials afresh; the parsed service models and rule
+        # sets are shared (loading them again costs ~0.1 s per RemoteClient).
+        session.register_component("data_loader", _session().get_component("data_loader"))
         if config is None and aws_access_key_id is None and session.get_credentials() is None:
             config = BotocoreConfig(signature_version=UNSIGNED)  # no credentials: unsigned, for --no-auth servers
         self.services = {service: session.create_client(service, region_name=region_name, endpoint_url=endpoint_url,
@@ -228,7 +231,9 @@ class RemoteClient(_Surface):
     def put_media(self, *, Payload: Any, StreamName: str | None = None, StreamARN: str | None = None,
                   FragmentTimecodeType: str = "ABSOLUTE", ProducerStartTimestamp: Any = None) -> Iterator[dict]:
         """PutMedia to the stream's PUT_MEDIA data endpoint (asked with GetDataEndpoint)."""
-        from kvsmux.put import put_media_http
+        from kvsmux.put import invalid_argument, put_media_http
+        if (StreamName is None) == (StreamARN is None):  # as the server answers (nothing to ask an endpoint for)
+            raise invalid_argument("Specify either StreamName or StreamARN, but not both.")
         target = {"StreamName": StreamName} if StreamName is not None else {"StreamARN": StreamARN}
         endpoint = self.get_data_endpoint(APIName="PUT_MEDIA", **target)["DataEndpoint"]
         credentials = self._credentials.get_frozen_credentials() if self._credentials is not None else None

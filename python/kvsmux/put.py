@@ -10,7 +10,6 @@ Errors KVS answers before the upload (unknown stream, a second producer) raise t
 """
 from __future__ import annotations
 
-import datetime
 import http.client
 import json
 import socket
@@ -18,7 +17,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -61,12 +60,34 @@ def realtime_chunks(data: bytes) -> Iterator[bytes]:
         yield data[sent:]
 
 
+def invalid_argument(message: str) -> Exception:
+    """The InvalidArgumentException the server would answer, for a request that cannot be
+    sent as it is (the same error :class:`kvsmux.Client` raises)."""
+    from kvsmux.client import exceptions
+    error = {"Error": {"Code": "InvalidArgumentException", "Message": message},
+             "ResponseMetadata": {"HTTPStatusCode": 400}}
+    return exceptions().from_code("InvalidArgumentException")(error, "PutMedia")
+
+
+def _header_value(name: str, value: Any) -> str:
+    """A string header value as given (the server judges it); anything HTTP cannot carry
+    (not a string, line breaks, non-ASCII) is refused here."""
+    if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+        raise invalid_argument(f"{name} {value!r} is not a valid value for this request.")
+    return value
+
+
 def _format_start(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        value = value.timestamp()
-    ms = round(float(value) * 1000)
+    """``x-amzn-producer-start-timestamp``: a string as given; a number, or a datetime (naive
+    means UTC, as for every other timestamp parameter), as seconds with milliseconds."""
+    if value is None or isinstance(value, str):
+        return value
+    from kvsmux.api.errors import KvsError
+    from kvsmux.api.ingest import parse_start_timestamp
+    try:
+        ms = parse_start_timestamp(value)
+    except KvsError as e:
+        raise invalid_argument(e.message) from None
     return f"{ms // 1000}.{ms % 1000:03d}"
 
 
@@ -103,16 +124,17 @@ def put_media_http(endpoint_url: str, payload: Any, *, stream_name: str | None =
     url = endpoint_url.rstrip("/") + "/putMedia"
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    headers = {"Host": parts.netloc, "x-amzn-fragment-timecode-type": fragment_timecode_type,
+    headers = {"Host": parts.netloc,
+               "x-amzn-fragment-timecode-type": _header_value("FragmentTimecodeType", fragment_timecode_type),
                "x-amzn-fragment-acknowledgment-required": "1", "Transfer-Encoding": "chunked",
                "Content-Type": "application/json", "User-Agent": "kvsmux-put"}
     if stream_name is not None:
-        headers["x-amzn-stream-name"] = stream_name
+        headers["x-amzn-stream-name"] = _header_value("StreamName", stream_name)
     if stream_arn is not None:
-        headers["x-amzn-stream-arn"] = stream_arn
+        headers["x-amzn-stream-arn"] = _header_value("StreamARN", stream_arn)
     start = _format_start(producer_start_timestamp)
     if start is not None:
-        headers["x-amzn-producer-start-timestamp"] = start
+        headers["x-amzn-producer-start-timestamp"] = _header_value("ProducerStartTimestamp", start)
     headers = _signed_headers("POST", url, headers, credentials, region)
     sock = socket.create_connection((parts.hostname, port), timeout=timeout)
     if parts.scheme == "https":
@@ -131,38 +153,62 @@ def _exchange(sock: socket.socket, path: str, headers: dict[str, str], payload: 
     except BaseException:
         sock.close()
         raise
-    return _acks(sock, response, payload)
+    acks = _acks(sock, response, payload)
+    next(acks)  # started: closing or dropping it, even before its first ack, ends the request
+    return acks
+
+
+_END = object()
+
+
+def _shutdown(sock: socket.socket, how: int) -> None:
+    try:
+        sock.shutdown(how)
+    except OSError:
+        pass
 
 
 def _acks(sock: socket.socket, response: http.client.HTTPResponse, payload: Any) -> Iterator[dict]:
+    """The acks as they arrive, while a thread uploads ``payload``. A payload that fails
+    (any exception, OSError included) cuts the body short, which is all HTTP can say: the
+    server keeps the complete fragments, and the payload's exception is raised after the
+    last ack. Closing the iterator ends the request at once, whatever the payload is doing."""
     failure: list[BaseException] = []
 
     def upload() -> None:
-        try:
-            for chunk in _chunks(payload):
+        chunks = _chunks(payload)
+        while True:
+            try:
+                chunk = next(chunks, _END)
+            except BaseException as e:  # the payload failed, not the connection
+                failure.append(e)
+                _shutdown(sock, socket.SHUT_WR)  # no last chunk: the server sees a cut-off body
+                return
+            try:
+                if chunk is _END:
+                    sock.sendall(b"0\r\n\r\n")
+                    return
                 if chunk:
                     sock.sendall(b"%x\r\n" % len(chunk) + bytes(chunk) + b"\r\n")
-            sock.sendall(b"0\r\n\r\n")
-        except OSError:
-            pass  # the server ended the request (after an ERROR ack): the acks say why
-        except BaseException as e:  # the payload failed: end the body so the server finishes
-            failure.append(e)
-            try:
-                sock.shutdown(socket.SHUT_WR)
             except OSError:
-                pass
+                return  # the request is over (the server ended it after an ERROR ack, or it was closed)
 
     writer = threading.Thread(target=upload, name="kvsmux-put-upload", daemon=True)
-    writer.start()
     try:
-        while line := response.readline():
-            line = line.strip()
-            if line:
-                yield json.loads(line)
+        yield {}  # primed (see _exchange); the upload starts with the first ack asked for, as in kvsmux.Client
+        writer.start()
+        try:
+            while line := response.readline():
+                line = line.strip()
+                if line:
+                    yield json.loads(line)
+        except (OSError, http.client.HTTPException):
+            if not failure:  # else the connection ended because the upload was cut off
+                raise
     finally:
         response.close()
+        _shutdown(sock, socket.SHUT_RDWR)  # wakes the upload thread if it is sending
         sock.close()
-        writer.join(timeout=5)
     if failure:
         raise failure[0]
 

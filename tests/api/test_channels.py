@@ -171,8 +171,10 @@ def test_get_signaling_channel_endpoint(api):
     arn = create(api)
     out = api.video.get_signaling_channel_endpoint(
         ChannelARN=arn, SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS"], "Role": "VIEWER"})
-    assert out["ResourceEndpointList"] == [{"Protocol": "WSS", "ResourceEndpoint": "ws://127.0.0.1:4567"},
-                                           {"Protocol": "HTTPS", "ResourceEndpoint": "http://127.0.0.1:4567"}]
+    server = api.endpoint_url  # http://127.0.0.1:4567 in-process (the default), the server's URL over HTTP
+    host = server.removeprefix("http://")
+    assert out["ResourceEndpointList"] == [{"Protocol": "WSS", "ResourceEndpoint": f"ws://{host}"},
+                                           {"Protocol": "HTTPS", "ResourceEndpoint": server}]
     only = api.video.get_signaling_channel_endpoint(
         ChannelARN=arn, SingleMasterChannelEndpointConfiguration={"Protocols": ["HTTPS", "HTTPS"], "Role": "MASTER"})
     assert [e["Protocol"] for e in only["ResourceEndpointList"]] == ["HTTPS"]
@@ -197,7 +199,7 @@ def test_webrtc_endpoint_needs_media_storage(api):
     api.video.update_media_storage_configuration(
         ChannelARN=arn, MediaStorageConfiguration={"StreamARN": stream, "Status": "ENABLED"})
     out = api.video.get_signaling_channel_endpoint(ChannelARN=arn, SingleMasterChannelEndpointConfiguration=webrtc)
-    assert out["ResourceEndpointList"] == [{"Protocol": "WEBRTC", "ResourceEndpoint": "http://127.0.0.1:4567"}]
+    assert out["ResourceEndpointList"] == [{"Protocol": "WEBRTC", "ResourceEndpoint": api.endpoint_url}]
 
 
 def test_get_signaling_channel_endpoint_errors(api):

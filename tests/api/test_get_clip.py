@@ -8,7 +8,6 @@ import subprocess
 import pytest
 
 from kvsmux.api import clip
-from kvsmux.api.context import Config
 from kvsmux.media import demux
 from tests.api import mkv_build
 from tests.conftest import DATA, require_shared_media

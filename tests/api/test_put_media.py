@@ -62,6 +62,17 @@ def stream_id(api, name: str = "cam") -> int:
     return api.kvs.store.resource("stream", name=name).id
 
 
+def released(api, name: str = "cam") -> None:
+    """Returns once no PutMedia holds the stream (then what a closed one kept is stored):
+    at once in-process; over HTTP the server learns a moment after the client closed its
+    connection (nothing on the wire can tell the client when)."""
+    deadline = time.monotonic() + 5
+    while (writer := api.kvs.store.writer(stream_id(api, name))) is None:
+        assert time.monotonic() < deadline, "the closed PutMedia never let go of the stream"
+        time.sleep(0.01)
+    writer.close()
+
+
 def stored(api, name: str = "cam") -> list:
     """(row, header, cluster, after) of every stored fragment, in sequence order."""
     out = []
@@ -278,11 +289,19 @@ def test_server_timestamps_come_from_the_clock_when_each_fragment_starts(api):
     api.create_stream("cam")
     base = api.clock.now_ms()
     chunks = [split.header + split.clusters[0], *split.clusters[1:]]  # one cluster start per chunk
+    buffered = threading.Semaphore(0)
+
+    def producer():  # each chunk only once the last fragment's BUFFERING is in (a server reads ahead)
+        for i, chunk in enumerate(chunks):
+            assert i == 0 or buffered.acquire(timeout=10)
+            yield chunk
+
     acks = []
-    for a in api.client.put_media(StreamName="cam", Payload=iter(chunks)):
+    for a in api.client.put_media(StreamName="cam", Payload=producer()):
         acks.append(a)
         if a["EventType"] == "BUFFERING":
             api.clock.advance(1.5)  # before the next chunk is fed
+            buffered.release()
     assert sum(a["EventType"] == "PERSISTED" for a in acks) == 4
     server = [r[0].server_ms for r in stored(api)]
     assert server == [base + 1500 * i for i in range(4)]
@@ -291,6 +310,7 @@ def test_server_timestamps_come_from_the_clock_when_each_fragment_starts(api):
 
 # -- 4. END_OF_FRAGMENT and fragment metadata -----------------------------------------------------
 
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_end_of_fragment_persists_at_once(api):
     split = mb.split(mb.fixture("h264_aac_gst_unknown_clusters.mkv"))
     user = mb.metadata("camera", "front door")
@@ -324,6 +344,7 @@ def test_end_of_fragment_persists_at_once(api):
     assert after == {"camera": "front door"}
 
 
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_metadata_before_end_of_fragment_is_kept(api):
     split = mb.split(mb.fixture("h264_aac_gst_unknown_clusters.mkv"))
     user = mb.metadata("k", "v") + mb.tags(("a", "1"), ("b", "2"))
@@ -357,6 +378,7 @@ def test_metadata_after_end_of_fragment_goes_with_the_next_cluster(api):
     assert all(r[3] == b"" for r in rows)
 
 
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_sdk_recording_acks_last_fragment_on_its_end_of_fragment(api):
     data = (require_shared_media() / "kvs-producer-sdk-cpp/test-stream-1_0.mkv").read_bytes()
     result = demux(data)
@@ -451,22 +473,32 @@ def test_silent_producer_is_cut_off(make_api):
 # -- 9. the producer goes away ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, kept", [("h264_aac.mkv", 2), ("h264_aac_gst_unknown_clusters.mkv", 1)])
-def test_closing_the_ack_iterator_keeps_complete_fragments(api, name, kept):
+def test_closing_the_ack_iterator_keeps_complete_fragments(make_api, name, kept):
     """The first chunk holds cluster 1 and all of cluster 2: a known-size cluster 2 has
     ended and is kept, an unknown-size one might still grow and is dropped."""
+    api = make_api(config=Config(limits=False, idle_ack_interval_seconds=0.05))
     split = mb.split(mb.fixture(name))
     c = split.clusters
     half = len(c[2]) // 2
     chunks = [split.header + c[0] + split.after[0] + c[1] + split.after[1], c[2][:half], c[2][half:] + c[3]]
+    closed = threading.Event()
+
+    def producer():  # the rest only after the close (a server would have read it already)
+        yield chunks[0]
+        closed.wait(10)
+        yield from chunks[1:]
+
     api.create_stream("cam")
-    acks = api.client.put_media(StreamName="cam", Payload=iter(chunks))
+    acks = api.client.put_media(StreamName="cam", Payload=producer())
     seen = []
     for a in acks:
         seen.append(a)
-        if a["EventType"] == "PERSISTED":
+        if a["EventType"] == "IDLE":  # KVS has read all the producer sent (over HTTP too) and waits
             break
     acks.close()
-    assert [a["EventType"] for a in seen] == ["BUFFERING", "RECEIVED", "PERSISTED"]
+    closed.set()
+    released(api)
+    assert [a["EventType"] for a in seen] == ["BUFFERING", "RECEIVED", "PERSISTED", "BUFFERING", "IDLE"]
     rows = stored(api)
     assert [r[2] for r in rows] == c[:kept]
     assert rows[0][0].number == seen[0]["FragmentNumber"]
@@ -477,6 +509,7 @@ def test_closing_the_ack_iterator_keeps_complete_fragments(api, name, kept):
     assert len(numbers) == kept + 4 and [int(n) for n in numbers] == sorted({int(n) for n in numbers})
 
 
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_abort_in_the_push_api(api):
     split = mb.split(mb.fixture("h264_aac.mkv"))
     api.create_stream("cam")

@@ -8,13 +8,14 @@ import gc
 import json
 import multiprocessing
 import random
+import threading
 
 import pytest
 
 from kvsmux.api.context import Config
 from kvsmux.api.ingest import open_session
 from tests.api import mkv_build as mb
-from tests.api.test_put_media import random_chunks, stored
+from tests.api.test_put_media import random_chunks, released, stored
 
 GST = "h264_aac_gst_unknown_clusters.mkv"   # unknown-size clusters at 0/521/1021/1521 ms
 KNOWN = "h264_aac.mkv"                        # known-size clusters at 0/512/1002/1514 ms
@@ -207,6 +208,7 @@ def test_4001_on_a_real_fixture(make_api):
     # Known-size: cluster 1 ended before time ran out; it is kept.
     (KNOWN, ["BUFFERING"], [("RECEIVED", 0), ("PERSISTED", 0), ("ERROR", None, 4003)]),
 ])
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_4003_connection_too_long(make_api, name, first, second):
     api = make_api(config=Config(limits=False, max_connection_seconds=10))
     split = mb.split(mb.fixture(name))
@@ -253,6 +255,7 @@ def test_4006_garbage_in_the_middle(api, name, garbage):
 
 
 @pytest.mark.parametrize("retention", [24, 0])
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_4008_stream_deleted_mid_session(api, retention):
     split = mb.split(mb.fixture(GST))
     arn = api.create_stream("cam", retention_hours=retention)
@@ -301,16 +304,32 @@ def test_4000_producer_stream_fails(api, name):
     c = split.clusters
     half = len(c[2]) // 2
 
+    t = [0, 512, 1002] if name == KNOWN else [0, 521, 1021]
+    third = threading.Event()
+
     def producer():
         yield split.header + c[0] + split.after[0] + c[1] + split.after[1]
         yield c[2][:half]
+        assert third.wait(10)  # once KVS has seen fragment 3 start
         raise OSError("camera unplugged")
 
     api.create_stream("cam")
-    acks = api.put_media(StreamName="cam", Payload=producer())
-    t = [0, 512, 1002] if name == KNOWN else [0, 521, 1021]
-    assert summary(acks) == ok(t[0], t[1]) + [("BUFFERING", t[2]), ("ERROR", t[2], 4000)]
-    assert acks[-1] == error(4000, acks[-2])
+    acks = []
+
+    def put_media():
+        for a in api.client.put_media(StreamName="cam", Payload=producer()):
+            acks.append(a)
+            if a["EventType"] == "BUFFERING" and a["FragmentTimecode"] == t[2]:
+                third.set()
+
+    if api.transport == "inprocess":  # the service reads the payload: its failure is ErrorId 4000
+        put_media()
+        assert summary(acks) == ok(t[0], t[1]) + [("BUFFERING", t[2]), ("ERROR", t[2], 4000)]
+        assert acks[-1] == error(4000, acks[-2])
+    else:  # the client reads it: all it can tell KVS is a cut-off body, and it raises the error itself
+        with pytest.raises(OSError, match="camera unplugged"):
+            put_media()
+        assert summary(acks) == ok(t[0], t[1]) + [("BUFFERING", t[2])]
     assert [r[2] for r in stored(api)] == c[:2]
 
 
@@ -347,9 +366,11 @@ def test_closing_the_ack_iterator_frees_the_stream(api, how):
         gc.collect()
     else:
         first.close()
+    released(api)
     assert summary(api.put_media(StreamName="cam", Payload=data)) == ok(0, 521, 1021, 1521)
 
 
+@pytest.mark.inprocess  # the push API (open_session) itself
 def test_push_session_holds_the_stream(api):
     api.create_stream("cam")
     session = open_session(api.kvs, StreamName="cam")

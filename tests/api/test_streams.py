@@ -98,8 +98,10 @@ def test_empty_stream_name_is_refused_by_boto3_itself(api):
 
 def test_get_data_endpoint_is_the_server_itself(api):
     api.create_stream()
+    server = api.video.meta.endpoint_url  # http://127.0.0.1:4567 in-process (the default), the server's URL over HTTP
+    assert server == api.endpoint_url
     for name in ("PUT_MEDIA", "GET_MEDIA", "LIST_FRAGMENTS", "GET_HLS_STREAMING_SESSION_URL"):
-        assert api.video.get_data_endpoint(StreamName="cam", APIName=name)["DataEndpoint"] == "http://127.0.0.1:4567"
+        assert api.video.get_data_endpoint(StreamName="cam", APIName=name)["DataEndpoint"] == server
     with pytest.raises(ClientError) as e:
         api.video.get_data_endpoint(StreamName="cam", APIName="NOT_AN_API")
     assert code(e) == "InvalidArgumentException"

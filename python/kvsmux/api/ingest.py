@@ -49,6 +49,9 @@ SERVICE = "kinesis-video-media"
 KVS_TAG_PREFIX = "AWS_KINESISVIDEO_"
 END_OF_FRAGMENT = "AWS_KINESISVIDEO_END_OF_FRAGMENT"
 CHUNK_BYTES = 64 * 1024
+#: The latest producer timestamp a fragment can have, 9999-12-31T23:59:59.999Z (ms): what a
+#: datetime (so botocore, reading ListFragments) can represent, well inside the store's integers.
+MAX_PRODUCER_MS = 253_402_300_799_999
 
 
 def _is_kvs_tags(tags: Tags) -> bool:
@@ -84,7 +87,7 @@ def parse_start_timestamp(value: Any) -> int | None:
     except decimal.InvalidOperation:
         raise KvsError("InvalidArgumentException", f"ProducerStartTimestamp {value!r} is not a number of seconds.",
                        service=SERVICE) from None
-    if not seconds.is_finite() or seconds < 0:
+    if not seconds.is_finite() or seconds < 0 or seconds * 1000 > MAX_PRODUCER_MS:
         raise KvsError("InvalidArgumentException", f"ProducerStartTimestamp {value!r} is not a valid time.",
                        service=SERVICE)
     return int(seconds * 1000)
@@ -332,7 +335,7 @@ class IngestSession:
         pts = frames["pts_ns"]
         duration_ms = int((pts.max() - pts.min()) // 1_000_000) if len(pts) else 0
         producer_ms = fragment.timestamp_ns // 1_000_000 + (self.start_ms if self.relative else 0)
-        if producer_ms < 0:
+        if not 0 <= producer_ms <= MAX_PRODUCER_MS:
             return [error_ack(AckError.INVALID_PRODUCER_TIMESTAMP, timecode, opened.number)]
         cluster = fragment.bytes
         acks = [ack("RECEIVED", timecode, opened.number)]

@@ -90,13 +90,15 @@ def parse_body(body: bytes) -> dict:
         return {}
     try:
         params = json.loads(body)
+        if not isinstance(params, dict):
+            raise ValueError("request body must be a JSON object")
+        for v in _numbers(params):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError("request body has a non-finite number")
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"request body is not JSON: {e}") from None
-    if not isinstance(params, dict):
-        raise ValueError("request body must be a JSON object")
-    for v in _numbers(params):
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError("request body has a non-finite number")
+    except RecursionError:
+        raise ValueError("request body is nested too deeply") from None
     return params
 
 

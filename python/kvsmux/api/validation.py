@@ -22,6 +22,9 @@ from kvsmux.api.errors import KvsError
 from kvsmux.api.spec import operation_model
 
 _MAX_REPORTED = 10
+#: Epoch seconds a timestamp may have: what a datetime (so botocore) can represent, years
+#: 1 to 9999. Beyond that they are no time at all, and would overflow the store's integers.
+_MIN_TIMESTAMP, _END_TIMESTAMP = -62_135_596_800, 253_402_300_800
 
 
 @functools.cache
@@ -89,6 +92,8 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     elif kind == "timestamp":
         if isinstance(value, bool) or not isinstance(value, (int, float, datetime.datetime)):
             problems.append(f"{fail} be a timestamp")
+        elif not isinstance(value, datetime.datetime) and not _MIN_TIMESTAMP <= value < _END_TIMESTAMP:
+            problems.append(f"{fail} be a timestamp between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z")
     elif kind == "blob":
         if not isinstance(value, (bytes, bytearray, memoryview, str)) and not hasattr(value, "read"):
             problems.append(f"{fail} be binary data")

@@ -26,6 +26,10 @@ log = logging.getLogger("kvsmux.server")
 
 #: The largest JSON request body accepted (GetMediaForFragmentList with 1000 numbers is ~50 KB).
 MAX_BODY_BYTES = 1024 * 1024
+#: The largest request head (request line and headers) accepted. uvicorn's h11 limit
+#: (h11_max_incomplete_event_size) only applies to a head still arriving, so a larger one
+#: sent in one burst gets through to here.
+MAX_HEAD_BYTES = 64 * 1024
 #: A request body must arrive within this many seconds.
 BODY_TIMEOUT_SECONDS = 30.0
 
@@ -57,10 +61,13 @@ class KvsApp:
         rid = request_id()
         method, path = scope["method"], scope["path"]
         try:
-            if method == "OPTIONS":
+            if _head_size(scope) > MAX_HEAD_BYTES:
+                await send_error(send, 431, "RequestHeaderFieldsTooLargeException",
+                                 f"The request line and headers are larger than {MAX_HEAD_BYTES} bytes.", rid)
+            elif method == "OPTIONS":
                 await self._preflight(scope, send)
             elif path == "/putMedia" and method == "POST":
-                if await self._authorized(scope, b"", send, rid):
+                if await self._authorized(scope, b"", send, rid, streamed=True):
                     await put_media(self, scope, receive, send, rid)
             elif path in routes() or path == "/putMedia":
                 await self._api(scope, receive, send, rid)
@@ -89,12 +96,12 @@ class KvsApp:
             (b"x-amzn-requestid", request_id().encode())]})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _authorized(self, scope: dict, body: bytes, send: Send, rid: str) -> bool:
+    async def _authorized(self, scope: dict, body: bytes, send: Send, rid: str, streamed: bool = False) -> bool:
         if self.verifier is None:
             return True
         try:
             query = scope.get("query_string", b"").decode("latin-1")
-            self.verifier.verify(scope["method"], scope["path"], query, header_list(scope), body)
+            self.verifier.verify(scope["method"], scope["path"], query, header_list(scope), body, streamed=streamed)
         except AuthError as e:
             await send_error(send, e.status, e.code, e.message, rid)
             return False
@@ -102,6 +109,9 @@ class KvsApp:
 
     async def _api(self, scope: dict, receive: Receive, send: Send, rid: str) -> None:
         method, path = scope["method"], scope["path"]
+        if method != "POST" and path == "/putMedia":  # not in the models, so not in the protocol's routes
+            await send_error(send, 405, "MethodNotAllowedException", f"PutMedia takes POST, not {method}", rid)
+            return
         if method != "POST":  # the protocol answers 405 with the right message
             await send_wire(send, handle(self.kvs, method, path, b"", request_id=rid))
             return
@@ -146,6 +156,11 @@ class KvsApp:
             close = getattr(payload, "close", None)
             if close is not None:
                 await self.run(close)
+
+
+def _head_size(scope: dict) -> int:
+    path = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
+    return len(path) + len(scope.get("query_string", b"")) + sum(len(k) + len(v) + 4 for k, v in scope["headers"])
 
 
 def create_app(kvs: Kvs | None = None, *, data_dir: Any = None, auth: bool = True,

@@ -13,16 +13,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
 from kvsmux.api.errors import KvsError
+from kvsmux.api.acks import AckError, error_ack
 from kvsmux.api.ingest import open_session
 from kvsmux.server.asgi import Receive, Send, header, send_chunk, send_error, start_stream
 
 
+log = logging.getLogger("kvsmux.server")
+
+
 def _ack_bytes(ack: dict) -> bytes:
     return json.dumps(ack, separators=(",", ":")).encode() + b"\n"
+
+
+async def _step(app: Any, session: Any, fn: Any, *args: Any) -> list[dict]:
+    """One session call on the pool; a failure of ours ends the upload with ERROR 5000."""
+    try:
+        return await app.run(fn, *args)
+    except Exception:
+        log.exception("PutMedia on stream %s failed", session.stream.name)
+        session.done = True
+        return [error_ack(AckError.INTERNAL_ERROR, *session._open_ids())]
 
 
 async def put_media(app: Any, scope: dict, receive: Receive, send: Send, rid: str) -> None:
@@ -46,7 +61,7 @@ async def put_media(app: Any, scope: dict, receive: Receive, send: Send, rid: st
             done, _ = await asyncio.wait({pending}, timeout=config.idle_ack_interval_seconds)
             if not done:
                 if time.monotonic() - quiet_since >= config.idle_timeout_seconds:
-                    acks = await app.run(session.finish)
+                    acks = await _step(app, session, session.finish)
                 else:
                     acks = [session.idle_ack()]
                 for ack in acks:
@@ -60,13 +75,16 @@ async def put_media(app: Any, scope: dict, receive: Receive, send: Send, rid: st
             acks = []
             if body:
                 quiet_since = time.monotonic()
-                acks += await app.run(session.feed, body)
+                acks += await _step(app, session, session.feed, body)
             if not message.get("more_body", False):
-                acks += await app.run(session.finish)
+                acks += await _step(app, session, session.finish)
             for ack in acks:
                 await send_chunk(send, _ack_bytes(ack))
         if pending is not None:
             pending.cancel()
+        # The stream's PutMedia connection is given back before the response ends: a
+        # producer that reconnects at once must not find it still taken.
+        await app.run(session.close)
         await send_chunk(send, b"", more=False)
     finally:
         await app.run(session.close)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import hmac
 import re
 import time
@@ -58,8 +59,10 @@ class Verifier:
         self.keys = keys
         self.now = now
 
-    def verify(self, method: str, raw_path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> str:
-        """Returns the access key id, or raises AuthError."""
+    def verify(self, method: str, raw_path: str, query: str, headers: list[tuple[str, str]], body: bytes,
+               streamed: bool = False) -> str:
+        """Returns the access key id, or raises AuthError. ``streamed``: the body is not
+        here (PutMedia); the payload hash the client declares, or that of b"", is used."""
         lookup = {}
         for name, value in headers:
             lookup.setdefault(name.lower(), []).append(value)
@@ -107,6 +110,13 @@ class Verifier:
             raise AuthError("InvalidSignatureException",
                             "The request signature we calculated does not match the signature you provided. "
                             "Check your AWS Secret Access Key and signing method.")
+        # botocore's signer takes a declared X-Amz-Content-SHA256 on trust: the body it
+        # claims to hash must be the body that came (UNSIGNED-PAYLOAD opts out, as in S3).
+        declared = (lookup.get("x-amz-content-sha256") or [None])[0]
+        if declared is not None and not streamed and declared.strip() != "UNSIGNED-PAYLOAD" and \
+                declared.strip().lower() != hashlib.sha256(body).hexdigest():
+            raise AuthError("InvalidSignatureException",
+                            "The x-amz-content-sha256 header does not match the SHA-256 of the request body.")
         return key_id
 
 
