@@ -68,3 +68,12 @@ def remote_client(url: str, **kwargs: Any) -> Any:
     from botocore.config import Config as BotocoreConfig
     return kvsmux.RemoteClient(url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
                                config=BotocoreConfig(retries={"mode": "standard", "max_attempts": 1}), **kwargs)
+
+
+def boto3_client(service: str, url: str) -> Any:
+    """``boto3.client(service)`` pointed at a test server, signed with the test key."""
+    import boto3
+    from botocore.config import Config as BotocoreConfig
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
+                        aws_secret_access_key=SECRET_KEY,
+                        config=BotocoreConfig(retries={"mode": "standard", "max_attempts": 1}))

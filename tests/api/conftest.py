@@ -34,7 +34,8 @@ import pytest
 import kvsmux
 from kvsmux.api.context import Config, ManualClock
 from kvsmux.api.service import Kvs
-from tests.server_harness import remote_client, running_server
+from kvsmux.api.spec import SERVICES
+from tests.server_harness import boto3_client, remote_client, running_server
 
 TRANSPORTS = ["inprocess", "http"]
 
@@ -96,8 +97,11 @@ def make_api(transport, tmp_path) -> Callable[..., Api]:
             if configured != Config().endpoint_url:  # the test chose what the service advertises
                 kvs.config.endpoint_url = configured
             client = remote_client(server.url)
-        api = Api(client.services["kinesisvideo"], client.services["kinesis-video-archived-media"],
-                  client.services["kinesis-video-media"], client, clock, kvs, transport)
+        if transport == "http":  # real boto3 clients, exactly as a user makes them
+            video, archived, media = (boto3_client(service, server.url) for service in SERVICES)
+        else:
+            video, archived, media = (client.services[service] for service in SERVICES)
+        api = Api(video, archived, media, client, clock, kvs, transport)
         made.append(api)
         return api
 
