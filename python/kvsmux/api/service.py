@@ -21,7 +21,7 @@ from kvsmux.api.validation import validate_request
 from kvsmux.store import LiveBuffer, Store
 
 # The modules that register handlers (imported for their @operation decorators).
-from kvsmux.api import streams, tags, channels, configs, edge, archive, reader, clip, sessions  # noqa: E402,F401
+from kvsmux.api import streams, tags, channels, configs, edge, archive, reader, clip, sessions, images  # noqa: E402,F401
 
 
 def _stream_key(params: dict) -> str | None:
