@@ -7,10 +7,18 @@ retries. ``Config(limits=False)`` switches all of them off; each one can be set 
 """
 from __future__ import annotations
 
+import collections
 import threading
 from kvsmux.api.context import Clock, Config
 from kvsmux.api.errors import KvsError
 from kvsmux.api.spec import error_statuses
+
+#: Per-session request rates of what HLS/DASH players fetch (KVS-WIRE-FACTS §8.2), by action.
+SESSION_TPS = {"GetHLSMasterPlaylist": 5, "GetHLSMediaPlaylist": 5, "GetDASHManifest": 5, "GetMP4InitFragment": 5,
+               "GetMP4MediaFragment": 20, "GetTSFragment": 20}
+#: Session buckets kept (least recently used dropped first): a session that comes back
+#: after being dropped starts with a full bucket.
+MAX_SESSION_BUCKETS = 10_000
 
 
 class _Bucket:
@@ -37,6 +45,7 @@ class Limits:
         self.clock = clock
         self._buckets: dict[tuple, _Bucket] = {}
         self._connections: dict[tuple[str, str], int] = {}
+        self._sessions: collections.OrderedDict[tuple[str, str], _Bucket] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def _take(self, key: tuple, rate: float | None, amount: float) -> bool:
@@ -59,6 +68,23 @@ class Limits:
             suffix = f" for resource '{stream}'" if stream is not None and operation in c.stream_tps else ""
             raise KvsError("ClientLimitExceededException",
                            f"Limit exceeded on number of requests for {operation} API{suffix}", service=service)
+
+    def session_request(self, session: str, action: str, service: str) -> None:
+        """One player request of ``action`` (a key of SESSION_TPS) in the streaming session
+        ``session`` (any stable key of it); ClientLimitExceededException past its rate."""
+        rate = SESSION_TPS.get(action)
+        if not self.config.limits or rate is None:
+            return
+        now = self.clock.now_ms()
+        with self._lock:
+            bucket = self._sessions.pop((session, action), None) or _Bucket(rate, now)
+            self._sessions[(session, action)] = bucket
+            while len(self._sessions) > MAX_SESSION_BUCKETS:
+                self._sessions.popitem(last=False)
+            ok = bucket.take(1, now)
+        if not ok:
+            raise KvsError("ClientLimitExceededException",
+                           f"Limit exceeded on number of requests for {action} API for this session", service=service)
 
     def fragment_points(self, kind: str, stream: str, points: float, service: str) -> None:
         """Fragment-based throttling: ``kind`` is 'metadata' or 'media'."""

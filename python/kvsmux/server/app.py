@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The ASGI application: the AWS rest-json routes of the three KVS services, PutMedia,
-errors in the AWS wire format, SigV4 and CORS (KVS-WIRE-FACTS §1, §2).
+the HLS/DASH player GETs (:mod:`kvsmux.server.playback`), errors in the AWS wire format,
+SigV4 and CORS (KVS-WIRE-FACTS §1, §2, §6).
 
 Requests become :func:`kvsmux.api.protocol.handle` calls, run on a thread pool because
 the store blocks (SQLite, fsync); streamed payloads (GetMedia, GetMediaForFragmentList,
@@ -19,6 +20,7 @@ from kvsmux.api.protocol import handle, routes
 from kvsmux.api.service import Kvs
 from kvsmux.server.asgi import (BodyTooLarge, Receive, Send, header, header_list, read_body, request_id,
                                 send_chunk, send_error, send_wire, start_stream)
+from kvsmux.server import playback
 from kvsmux.server.putmedia import put_media
 from kvsmux.server.sigv4 import AuthError, Verifier
 
@@ -69,6 +71,8 @@ class KvsApp:
             elif path == "/putMedia" and method == "POST":
                 if await self._authorized(scope, b"", send, rid, streamed=True):
                     await put_media(self, scope, receive, send, rid)
+            elif path in playback.ROUTES:  # unsigned: the SessionToken authorizes them
+                await playback.serve(self, scope, send, rid)
             elif path in routes() or path == "/putMedia":
                 await self._api(scope, receive, send, rid)
             else:
