@@ -14,13 +14,12 @@ Gaps: no ``ETag`` / conditional requests; no ``Cache-Control``.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import urllib.parse
 from typing import Any
 
-from kvsmux.api import hls, player
+from kvsmux.api import dash, hls, player
 from kvsmux.api.errors import KvsError
 from kvsmux.api.protocol import json_error
 from kvsmux.api.sessions import SERVICE
@@ -44,10 +43,6 @@ _NUMBER = re.compile(r"[0-9]{1,9}")
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 
 
-class _NoDash(Exception):
-    """kvsmux.api.dash is not there (yet)."""
-
-
 def _number(query: dict[str, str], name: str, default: int | None) -> int | None:
     value = query.get(name)
     if value is None:
@@ -58,23 +53,8 @@ def _number(query: dict[str, str], name: str, default: int | None) -> int | None
 
 
 def _dash_manifest(kvs: Any, token: str | None) -> str:
-    try:
-        from kvsmux.api import dash
-    except ModuleNotFoundError as e:
-        if e.name == "kvsmux.api.dash":
-            raise _NoDash() from None
-        raise
-    manifest = getattr(dash, "manifest", None)
-    if manifest is None:
-        raise _NoDash()
-    session = player.open_session(kvs, token, "GetDASHManifest", "DASH")  # auth and the 5 TPS
-    params = inspect.signature(manifest).parameters
-    names = list(params)
-    if len(names) > 1 and "token" in names[1].lower():  # manifest(kvs, token)
-        return manifest(kvs, token)
-    if "token" in params:  # manifest(kvs, session, token=...): the token as the player sent it
-        return manifest(kvs, session, token=token)
-    return manifest(kvs, session)
+    session = player.open_session(kvs, token, "GetDASHManifest", "DASH")  # the token and the 5 TPS
+    return dash.manifest(kvs, session, token=token)  # the token as the player sent it, in every URL
 
 
 def resource(kvs: Any, kind: str, name: str, query: dict[str, str]) -> player.PlayerResource:
@@ -143,9 +123,6 @@ async def serve(app: Any, scope: dict, send: Send, rid: str) -> None:
     except KvsError as e:
         status = 403 if e.code == "NotAuthorizedException" else e.http_status
         await send_error(send, status, e.code, e.message, rid)
-        return
-    except _NoDash:
-        await send_error(send, 404, "UnknownOperationException", "DASH manifests are not available yet.", rid)
         return
     except Exception:
         log.exception("%s %s failed", method, scope["path"])
