@@ -5,7 +5,8 @@ GetHLSStreamingSessionURL / GetDASHStreamingSessionURL, PlaybackMode; KVS-WIRE-F
 - ON_DEMAND: the fragments whose selector timestamp lies in the range, oldest first, up
   to the session's maximum; the list never changes.
 - LIVE_REPLAY: the same fragments (the range may be open-ended), revealed one at a time
-  as the previous one's duration elapses since the session began, in a sliding window.
+  as the previous one's media duration elapses since the session began, in a sliding
+  window.
 - LIVE: the newest fragments, in a sliding window over what arrives; fragments that
   arrive late (older timestamps) are not inserted.
 
@@ -52,8 +53,15 @@ def _ranged(kvs: Any, stream: Resource, session: Session) -> list[StoredFragment
     return fragments
 
 
-def _start(f: StoredFragment, session: Session) -> int:
-    return f.producer_ms if session.column == "producer" else f.server_ms
+def media_duration_ms(f: StoredFragment) -> int:
+    """How long a fragment plays: its first to last frame, plus one frame interval
+    (FragmentLengthInMilliseconds leaves the last frame's duration out). LIVE_REPLAY reveals
+    the next fragment when this has elapsed, however fast the fragments were uploaded."""
+    pts = f.frames["pts_ns"]
+    if len(pts) < 2:
+        return max(1, f.duration_ms)
+    span_ns = int(pts.max() - pts.min())
+    return max(1, round(span_ns * len(pts) / (len(pts) - 1) / 1_000_000))
 
 
 def timeline(kvs: Any, session: Session) -> Timeline:
@@ -65,12 +73,11 @@ def timeline(kvs: Any, session: Session) -> Timeline:
         fragments = _ranged(kvs, stream, session)
         elapsed = kvs.clock.now_ms() - session.created_ms
         visible, offset = [], 0
-        for i, f in enumerate(fragments):
+        for f in fragments:
             if offset > elapsed:
                 break
             visible.append(f)
-            following = fragments[i + 1] if i + 1 < len(fragments) else None
-            offset += max(1, _start(following, session) - _start(f, session)) if following else max(1, f.duration_ms)
+            offset += media_duration_ms(f)
         ended = session.end_ms is not None and len(visible) == len(fragments)
         window = visible[-session.max_fragments:]
         return Timeline(stream, window, len(visible) - len(window), ended)
