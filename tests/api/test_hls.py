@@ -119,6 +119,20 @@ def test_discontinuity_modes_on_a_gap(api, mode):
 
 
 @inprocess
+def test_clusters_cut_by_time_are_not_discontinuities(api):
+    """B-frames in clusters cut by time: a cluster's first frame is shown before its
+    timestamp, and the media runs on without a gap, so ON_DISCONTINUITY marks nothing
+    (hls.js dropped frames at the false discontinuity this once produced)."""
+    ingest(api, "cam", (DATA / "valid" / "h264_bframes_time_clusters.mkv").read_bytes())
+    _, token = session(api, DiscontinuityMode="ON_DISCONTINUITY")
+    fragments = stored(api)
+    assert not any(hls_check.breaks(fragments))
+    text = hls.media_playlist(api.kvs, token)
+    assert "#EXT-X-DISCONTINUITY" not in text
+    hls_check.check_media(text, token=token, fragments=fragments, discontinuity="ON_DISCONTINUITY")
+
+
+@inprocess
 def test_producer_timestamps_are_deduplicated_newest_wins(api):
     data = (DATA / "valid" / H264).read_bytes()
     ingest(api, "cam", data)

@@ -71,19 +71,33 @@ def _frame_interval_ns(f: StoredFragment, info: HeaderInfo) -> float:
     return 0.0
 
 
+def _first_frame_ms(f: StoredFragment, info: HeaderInfo) -> int:
+    """When a fragment's first frame is presented, at producer time. Usually its Cluster
+    Timestamp; earlier when a producer cuts clusters by time and reorders frames (B-frames)."""
+    pts = f.frames["pts_ns"]
+    if not len(pts):
+        return f.producer_ms
+    return f.producer_ms + (int(pts.min()) - f.timecode * info.timestamp_scale_ns) // 1_000_000
+
+
 def entries(kvs: Any, t: Timeline) -> list[Entry]:
-    """The timeline's fragments with their EXTINF and whether a gap precedes them."""
+    """The timeline's fragments with their EXTINF and whether a gap precedes them: the gap
+    is measured from where the previous fragment's frames end to this one's first frame."""
     out: list[Entry] = []
     frags = t.fragments
+    previous_end_ms = None
     for i, f in enumerate(frags):
         info = header_info(kvs, t.stream.id, f.header_id)
         media_ms = round(f.duration_ms + _frame_interval_ns(f, info) / 1e6)
         duration = media_ms
+        start_ms = _first_frame_ms(f, info)
         if i + 1 < len(frags):
-            delta = frags[i + 1].producer_ms - f.producer_ms
+            following = frags[i + 1]
+            delta = _first_frame_ms(following, header_info(kvs, t.stream.id, following.header_id)) - start_ms
             if abs(delta - media_ms) <= DISCONTINUITY_MS:
                 duration = delta
-        gap = i > 0 and abs(f.producer_ms - (frags[i - 1].producer_ms + out[-1].duration_ms)) > DISCONTINUITY_MS
+        gap = previous_end_ms is not None and abs(start_ms - previous_end_ms) > DISCONTINUITY_MS
+        previous_end_ms = start_ms + media_ms
         out.append(Entry(f, max(1, duration), gap))
     return out
 
