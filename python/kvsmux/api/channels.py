@@ -20,12 +20,10 @@ import urllib.parse
 from typing import Any
 
 from kvsmux.api.context import to_datetime
-from kvsmux.api.errors import KvsError
 from kvsmux.api.registry import operation
-from kvsmux.api.resources import (SERVICE, check_tag_count, delete, find_channel, invalid, modify, paginate,
+from kvsmux.api.resources import (SERVICE, check_tag_count, create, delete, find_channel, invalid, modify, paginate,
                                   prefix_of)
 from kvsmux.store import Resource
-from kvsmux.store.store import LimitReached
 
 #: KVS API: SingleMasterConfiguration ("The default ... time to live is 60 seconds").
 DEFAULT_MESSAGE_TTL_SECONDS = 60
@@ -59,18 +57,10 @@ def create_signaling_channel(kvs: Any, p: dict) -> dict:
         raise invalid(f"ChannelType {channel_type} is not supported; SINGLE_MASTER is the only supported "
                       "channel type.")
     tags = check_tag_count({t["Key"]: t["Value"] for t in p.get("Tags") or []}, f"signaling channel {name}")
-    now = kvs.clock.now_ms()
     attrs = {"ChannelType": channel_type,
              "SingleMasterConfiguration": _single_master(p.get("SingleMasterConfiguration"))}
-    try:
-        channel = kvs.store.insert_resource("channel", name, kvs.ids.arn("channel", name, now), kvs.ids.version(),
-                                            "ACTIVE", now, attrs, tags, limit=kvs.config.max_channels)
-    except LimitReached:
-        raise KvsError("AccountChannelLimitExceededException",
-                       f"The account has reached its limit of {kvs.config.max_channels} signaling channels.",
-                       service=SERVICE) from None
-    if channel is None:
-        raise KvsError("ResourceInUseException", f"The signaling channel {name} already exists.", service=SERVICE)
+    channel = create(kvs, "channel", name, attrs, tags, limit=kvs.config.max_channels,
+                     limit_error="AccountChannelLimitExceededException")
     return {"ChannelARN": channel.arn}
 
 

@@ -193,7 +193,7 @@ class IngestSession:
 
     def read_error(self) -> list[dict]:
         """Reading the body failed (ErrorId 4000)."""
-        ids = self._open_ids() if not self.done else (None, None)
+        ids = self.open_ids() if not self.done else (None, None)
         acks = self.abort() if not self.done else []
         return acks + [error_ack(AckError.STREAM_READ_ERROR, *ids)]
 
@@ -210,11 +210,11 @@ class IngestSession:
     # -- internals ---------------------------------------------------------------------------
 
     def _fatal(self, code: AckError) -> list[dict]:
-        acks = [error_ack(code, *self._open_ids())]
+        acks = [error_ack(code, *self.open_ids())]
         self.done = True
         return acks
 
-    def _open_ids(self) -> tuple[int | None, str | None]:
+    def open_ids(self) -> tuple[int | None, str | None]:
         return (self.open.timecode, self.open.number) if self.open is not None else (None, None)
 
     def _pending_complete(self) -> bool:

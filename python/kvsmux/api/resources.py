@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 from kvsmux.api.errors import KvsError
 from kvsmux.store import Resource
+from kvsmux.store.store import LimitReached
 
 SERVICE = "kinesisvideo"
 STREAM_NOT_FOUND = "The requested stream is not found or not active."
@@ -32,6 +33,23 @@ def arn_kind(arn: str) -> str:
     """The resource type of a kinesisvideo ARN (``stream``, ``channel``); the model's
     pattern ``arn:…:kinesisvideo:region:account:TYPE/NAME/CREATION_MS`` is already checked."""
     return arn.split(":", 5)[-1].split("/", 1)[0]
+
+
+def create(kvs: Any, kind: str, name: str, attrs: dict, tags: dict, *, limit: int | None,
+           limit_error: str) -> Resource:
+    """A new ACTIVE stream or channel (ARN with its creation time, a first version);
+    ``limit_error`` past ``limit`` resources of its kind, ResourceInUseException when the
+    name is taken."""
+    now = kvs.clock.now_ms()
+    try:
+        resource = kvs.store.insert_resource(kind, name, kvs.ids.arn(kind, name, now), kvs.ids.version(), "ACTIVE",
+                                             now, attrs, tags, limit=limit)
+    except LimitReached:
+        raise KvsError(limit_error, f"The account has reached its limit of {limit} {KIND_NAMES[kind]}s.",
+                       service=SERVICE) from None
+    if resource is None:
+        raise KvsError("ResourceInUseException", f"The {KIND_NAMES[kind]} {name} already exists.", service=SERVICE)
+    return resource
 
 
 def find_channel(kvs: Any, params: dict) -> Resource:

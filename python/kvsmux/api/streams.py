@@ -15,10 +15,9 @@ from typing import Any
 from kvsmux.api.context import to_datetime
 from kvsmux.api.errors import KvsError
 from kvsmux.api.registry import operation
-from kvsmux.api.resources import (STREAM_NOT_FOUND, check_tag_count, delete, invalid, modify, paginate,
+from kvsmux.api.resources import (STREAM_NOT_FOUND, check_tag_count, create, delete, invalid, modify, paginate,
                                   prefix_of)
 from kvsmux.store import Resource
-from kvsmux.store.store import LimitReached
 
 SERVICE = "kinesisvideo"
 NOT_FOUND = STREAM_NOT_FOUND
@@ -72,19 +71,11 @@ def create_stream(kvs: Any, p: dict) -> dict:
     if retention > MAX_RETENTION_HOURS:
         raise invalid(f"DataRetentionInHours must be at most {MAX_RETENTION_HOURS}.")
     tags = check_tag_count(p.get("Tags") or {}, f"stream {name}")
-    now = kvs.clock.now_ms()
     attrs = {"DeviceName": p.get("DeviceName"), "MediaType": p.get("MediaType"),
              "KmsKeyId": p.get("KmsKeyId") or kms_key(kvs), "DataRetentionInHours": retention,
              "StreamStorageConfiguration": p.get("StreamStorageConfiguration") or {"DefaultStorageTier": "HOT"}}
-    try:
-        stream = kvs.store.insert_resource("stream", name, kvs.ids.arn("stream", name, now), kvs.ids.version(),
-                                           "ACTIVE", now, attrs, dict(tags), limit=kvs.config.max_streams)
-    except LimitReached:
-        raise KvsError("AccountStreamLimitExceededException",
-                       f"The account has reached its limit of {kvs.config.max_streams} streams.",
-                       service=SERVICE) from None
-    if stream is None:
-        raise KvsError("ResourceInUseException", f"The stream {name} already exists.", service=SERVICE)
+    stream = create(kvs, "stream", name, attrs, dict(tags), limit=kvs.config.max_streams,
+                    limit_error="AccountStreamLimitExceededException")
     return {"StreamARN": stream.arn}
 
 

@@ -37,7 +37,7 @@ async def _step(app: Any, session: Any, fn: Any, *args: Any) -> list[dict]:
     except Exception:
         log.exception("PutMedia on stream %s failed", session.stream.name)
         session.done = True
-        return [error_ack(AckError.INTERNAL_ERROR, *session._open_ids())]
+        return [error_ack(AckError.INTERNAL_ERROR, *session.open_ids())]
 
 
 async def put_media(app: Any, scope: dict, receive: Receive, send: Send, rid: str) -> None:
