@@ -163,6 +163,7 @@ def test_on_demand_is_static_with_one_adaptation_set_per_track(api):
     assert root.get("mediaPresentationDuration") == "PT2.026S"  # audio ends at 97264/48000 s
     for name in ("availabilityStartTime", "publishTime", "minimumUpdatePeriod", "timeShiftBufferDepth"):
         assert root.get(name) is None
+    assert root.find(MPD + "UTCTiming") is None
     per_track = tracks(root)
     assert sorted(per_track) == [1, 2]
     video, audio = per_track[1]["set"], per_track[2]["set"]
@@ -242,6 +243,42 @@ def test_kvs_attributes_appear_exactly_when_asked(api, number, timestamp, select
         assert tss[:2] == ["2023-11-14T22:13:20.000Z", "2023-11-14T22:13:20.512Z"]
 
 
+@pytest.mark.parametrize("number, timestamp", [(None, None), ("ALWAYS", "NEVER"), ("NEVER", "ALWAYS")])
+@pytest.mark.parametrize("selector", ["SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP"])
+@pytest.mark.parametrize("mode", ["ON_DEMAND", "LIVE", "LIVE_REPLAY"])
+def test_every_mode_and_option(api, mode, selector, number, timestamp):
+    """The option matrix over an A/V stream: static or dynamic by mode, one S per fragment in
+    each track with t equal to the served tfdt and a continuous timeline, kvs:fn / kvs:ts
+    exactly when asked (NEVER by default)."""
+    ingest(api, H264_AAC.read_bytes())
+    options = {}
+    if number:
+        options.update(DisplayFragmentNumber=number, DisplayFragmentTimestamp=timestamp)
+    if mode != "LIVE":
+        options["DASHFragmentSelector"] = {"FragmentSelectorType": selector, "TimestampRange": {
+            "StartTimestamp": START_S - 1, "EndTimestamp": START_S + 10}}
+    else:
+        options["DASHFragmentSelector"] = {"FragmentSelectorType": selector}
+    token, session = open_session(api, PlaybackMode=mode, **options)
+    if mode == "LIVE_REPLAY":
+        api.clock.advance(60)  # every fragment is due: the presentation has ended
+    root = parse(dash.manifest(api.kvs, session, token=token))
+    assert root.get("type") == ("dynamic" if mode == "LIVE" else "static")
+    fragments = stored(api, session)
+    assert len(fragments) == 4
+    for track, t in tracks(root).items():
+        assert [u["FragmentNumber"] for u in t["urls"]] == [[f.number] for f in fragments]
+        media = [tfdt_and_duration(served(api, token, u["FragmentNumber"][0], track)) for u in t["urls"]]
+        assert [s[0] for s in t["s"]] == [m[0] for m in media]
+        for (t0, d0), (t1, _) in zip(t["s"], t["s"][1:]):
+            assert t0 + d0 == t1
+        fns = [s.get(KVS + "fn") for s in t["s_el"]]
+        tss = [s.get(KVS + "ts") for s in t["s_el"]]
+        assert fns == ([f.number for f in fragments] if number == "ALWAYS" else [None] * 4)
+        ms = [f.producer_ms if selector == "PRODUCER_TIMESTAMP" else f.server_ms for f in fragments]
+        assert tss == ([dash._iso(m) for m in ms] if timestamp == "ALWAYS" else [None] * 4)
+
+
 def test_the_token_is_escaped_and_a_fresh_one_names_the_same_session(api):
     ingest(api, H264.read_bytes())
     token, session = on_demand(api)
@@ -268,6 +305,9 @@ def test_live_is_dynamic_and_its_window_slides(api):
     assert root.get("availabilityStartTime") == root.get("publishTime") == dash._iso(api.clock.now_ms())
     assert root.get("minimumUpdatePeriod") == "PT1S" and root.get("timeShiftBufferDepth") == "PT2S"
     assert root.get("suggestedPresentationDelay") == "PT1.5S"
+    utc, = root.findall(MPD + "UTCTiming")  # the server's clock, so players need no time server
+    assert utc.attrib == {"schemeIdUri": "urn:mpeg:dash:utc:direct:2014", "value": dash._iso(api.clock.now_ms())}
+    assert [child.tag for child in root] == [MPD + "BaseURL", MPD + "Period", MPD + "UTCTiming"]
     before = tracks(root)[1]
     assert len(before["s"]) == 4 and before["list"].get("startNumber") is None  # ffmpeg indexes by it
 

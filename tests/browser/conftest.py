@@ -8,7 +8,6 @@ loudly, elsewhere.
 """
 from __future__ import annotations
 
-import datetime
 import functools
 import http.server
 import os
@@ -72,23 +71,10 @@ def ffmpeg() -> str:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """tests/browser as the site root, /media/... from the reference media directory, and
-    /time, the time for dash.js. CORS is open (the reference media stand in for a kvsmux
-    server on another origin)."""
+    """tests/browser as the site root and /media/... from the reference media directory.
+    CORS is open (the reference media stand in for a kvsmux server on another origin)."""
 
     media_dir: Path | None = None
-
-    def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == "/time":  # UTC, xs:dateTime with ms (dash.js clock sync)
-            now = datetime.datetime.now(datetime.timezone.utc)
-            body = (now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
 
     def translate_path(self, path: str) -> str:
         clean = path.split("?", 1)[0].split("#", 1)[0]
@@ -177,11 +163,12 @@ def media_commands(seconds: int, out: Path) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="session")
 def media(ffmpeg, tmp_path_factory) -> dict[str, Path]:
-    """{"video", "av"}: 6 s of 1 s fragments (ON_DEMAND); "live_av": 30 s (a LIVE ingest in
-    real time, which the tests stop once they have watched enough)."""
+    """{"video", "av"}: 6 s of 1 s fragments (ON_DEMAND); "live_video", "live_av": 30 s (a
+    LIVE ingest in real time, which the tests stop once they have watched enough)."""
     out = tmp_path_factory.mktemp("browser-media")
     files = {}
-    for key, (seconds, kind) in {"video": (6, "video"), "av": (6, "av"), "live_av": (30, "av")}.items():
+    for key, (seconds, kind) in {"video": (6, "video"), "av": (6, "av"), "live_video": (30, "video"),
+                                    "live_av": (30, "av")}.items():
         cmd = media_commands(seconds, out)[kind]
         subprocess.run(cmd, check=True, timeout=120)
         files[key] = Path(cmd[-1])

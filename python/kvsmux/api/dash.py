@@ -33,12 +33,15 @@ Modes follow :func:`kvsmux.api.timeline.timeline`: ON_DEMAND and a finished LIVE
 ``type="static"`` with ``mediaPresentationDuration``; LIVE and LIVE_REPLAY are
 ``type="dynamic"`` (availabilityStartTime, publishTime, minimumUpdatePeriod PT1S as the
 docs recommend, timeShiftBufferDepth = the window, suggestedPresentationDelay = the last
-three fragments). Each call consumes MaxManifestFragmentResults fragment-metadata points.
+three fragments) and tell the server's time in a ``UTCTiming`` element (``direct`` scheme),
+so players sync their clock to kvsmux's instead of an internet time server (dash.js asks
+time.akamai.com otherwise). Each call consumes MaxManifestFragmentResults fragment-metadata points.
 
 Guesses (UNCONFIRMED on the wire):
 - the ``kvs:`` namespace URI (:data:`KVS_NS`); ``kvs:ts`` as ISO-8601 UTC with milliseconds
   (like HLS's PROGRAM-DATE-TIME); ``kvs:fn`` the plain fragment number;
 - SegmentList instead of KVS's (unknown) addressing; the profile ``isoff-main``;
+- the UTCTiming element (KVS's own manifests are not documented to carry one);
 - availabilityStartTime: LIVE = the server timestamp of the session's first fragment;
   LIVE_REPLAY = the session's creation minus the first fragment's duration (LIVE_REPLAY
   reveals a fragment when its start is due, so it is complete by then).
@@ -78,6 +81,8 @@ MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 KVS_NS = "urn:aws:kinesisvideo:dash:2017"
 PROFILE = "urn:mpeg:dash:profile:isoff-main:2011"
 CHANNELS_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+#: ISO/IEC 23009-1 Annex H: the time is in the element's value.
+UTC_DIRECT = "urn:mpeg:dash:utc:direct:2014"
 CONTENT_TYPE = "application/dash+xml"
 #: The docs recommend players fetch a LIVE manifest every second.
 UPDATE_PERIOD_MS = 1000
@@ -150,9 +155,10 @@ def manifest(kvs: Any, session: Session, *, token: str | None = None) -> str:
                      suggestedPresentationDelay=_duration(delay))
     attrs["minBufferTime"] = _duration(max(1.0, longest))
     sets = [_adaptation_set(session, token, tr, segs, offsets[tr.media.number]) for tr, segs in lists]
-    period = _element("Period", {"id": "0", "start": "PT0S"}, sets)
-    base = _element("BaseURL", {}, text=_BASE_URL)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + "\n".join(_element("MPD", attrs, [base, period])) + "\n"
+    children = [_element("BaseURL", {}, text=_BASE_URL), _element("Period", {"id": "0", "start": "PT0S"}, sets)]
+    if not static:  # after Period, as the MPD schema orders it
+        children.append(_element("UTCTiming", {"schemeIdUri": UTC_DIRECT, "value": _iso(now)}))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + "\n".join(_element("MPD", attrs, children)) + "\n"
 
 
 # -- what is shown ---------------------------------------------------------------------------
