@@ -360,17 +360,20 @@ def test_hls_js_plays_on_demand_producer_timestamps(page, static_server, kvs_ser
                        selector="PRODUCER_TIMESTAMP", DisplayFragmentTimestamp="ALWAYS")
 
 
-def test_hls_js_plays_live(page, static_server, kvs_server, media, tmp_path):
-    stream = "hls-live-av"
-    producer = LiveProducer(kvs_server.url, stream, media["live_av"], tmp_path)
+@pytest.mark.parametrize("container", ["FRAGMENTED_MP4", "MPEG_TS"])
+@pytest.mark.parametrize("kind", ["video", "av"])
+def test_hls_js_plays_live(page, static_server, kvs_server, media, tmp_path, container, kind):
+    stream = f"hls-live-{kind}-{container.lower()}"
+    producer = LiveProducer(kvs_server.url, stream, media[f"live_{kind}"], tmp_path)
     try:
         producer.wait_fragments(kvs_server.url, stream, 3)
         archive = boto3_client("kinesis-video-archived-media", kvs_server.url)
-        url = archive.get_hls_streaming_session_url(StreamName=stream, PlaybackMode="LIVE")["HLSStreamingSessionURL"]
+        url = archive.get_hls_streaming_session_url(StreamName=stream, PlaybackMode="LIVE",
+                                                    ContainerFormat=container)["HLSStreamingSessionURL"]
         evidence = Evidence(tmp_path, url)
         before = evidence.hls_media_playlists()
         page.navigate(player_url(static_server.url, "hls", url))
-        first, last = watch_live(page, tmp_path, "hls-live", evidence)
+        first, last = watch_live(page, tmp_path, f"hls-live-{container}-{kind}", evidence)
         after = evidence.hls_media_playlists()
     finally:
         log = producer.stop()
@@ -406,9 +409,10 @@ def test_dash_js_plays_on_demand(page, static_server, kvs_server, media, tmp_pat
               tracks=2 if kind == "av" else 1, fragments_per_track=VOD_SECONDS)
 
 
-def test_dash_js_plays_live(page, static_server, kvs_server, media, tmp_path):
-    stream = "dash-live-av"
-    producer = LiveProducer(kvs_server.url, stream, media["live_av"], tmp_path)
+@pytest.mark.parametrize("kind", ["video", "av"])
+def test_dash_js_plays_live(page, static_server, kvs_server, media, tmp_path, kind):
+    stream = f"dash-live-{kind}"
+    producer = LiveProducer(kvs_server.url, stream, media[f"live_{kind}"], tmp_path)
     try:
         producer.wait_fragments(kvs_server.url, stream, 3)
         archive = boto3_client("kinesis-video-archived-media", kvs_server.url)
@@ -416,7 +420,7 @@ def test_dash_js_plays_live(page, static_server, kvs_server, media, tmp_path):
         evidence = Evidence(tmp_path, url)
         mpd = evidence.fetch(url)
         page.navigate(player_url(static_server.url, "dash", url))
-        first, last = watch_live(page, tmp_path, "dash-live", evidence)
+        first, last = watch_live(page, tmp_path, f"dash-live-{kind}", evidence)
         evidence.fetch(url)
     finally:
         log = producer.stop()
