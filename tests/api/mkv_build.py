@@ -17,6 +17,7 @@ VALID = Path(__file__).resolve().parents[1] / "data" / "valid"
 
 EBML, DOC_TYPE, SEGMENT, INFO, TIMESTAMP_SCALE = 0x1A45DFA3, 0x4282, 0x18538067, 0x1549A966, 0x2AD7B1
 TRACKS, TRACK_ENTRY, TRACK_NUMBER, TRACK_UID, TRACK_TYPE, CODEC_ID = 0x1654AE6B, 0xAE, 0xD7, 0x73C5, 0x83, 0x86
+CODEC_PRIVATE = 0x63A2
 CLUSTER, TIMESTAMP, SIMPLE_BLOCK = 0x1F43B675, 0xE7, 0xA3
 TAGS, TAG, TARGETS, TARGET_TYPE_VALUE, SIMPLE_TAG, TAG_NAME, TAG_STRING = (
     0x1254C367, 0x7373, 0x63C0, 0x68CA, 0x67C8, 0x45A3, 0x4487)
@@ -70,20 +71,23 @@ def cluster(timecode: int, blocks: list[tuple[int, int, bool, bytes]], *, unknow
     return element(CLUSTER, uint(TIMESTAMP, timecode) + b"".join(simple_block(*b) for b in blocks), unknown=unknown)
 
 
-def header(tracks: tuple[int, ...] = (1,), *, timestamp_scale: int = 1_000_000) -> bytes:
-    """EBML header + unknown-size Segment + Info + Tracks (video tracks with a test codec)."""
+def header(tracks: tuple[int, ...] = (1,), *, timestamp_scale: int = 1_000_000,
+           codec_private: bytes | None = None) -> bytes:
+    """EBML header + unknown-size Segment + Info + Tracks (video tracks with a test codec;
+    ``codec_private`` given to each track verbatim)."""
+    private = element(CODEC_PRIVATE, codec_private) if codec_private is not None else b""
     entries = b"".join(element(TRACK_ENTRY, uint(TRACK_NUMBER, n) + uint(TRACK_UID, n) + uint(TRACK_TYPE, 1)
-                               + text(CODEC_ID, "V_MPEG4/ISO/AVC")) for n in tracks)
+                               + text(CODEC_ID, "V_MPEG4/ISO/AVC") + private) for n in tracks)
     return (element(EBML, text(DOC_TYPE, "matroska")) + SEGMENT.to_bytes(4, "big") + UNKNOWN_SIZE
             + element(INFO, uint(TIMESTAMP_SCALE, timestamp_scale)) + element(TRACKS, entries))
 
 
 def synthetic(timecodes: list[int], tracks: tuple[int, ...] = (1,), *, frames: int = 3, step: int = 33,
-              between: dict[int, bytes] | None = None) -> bytes:
+              between: dict[int, bytes] | None = None, codec_private: bytes | None = None) -> bytes:
     """A producer-SDK-shaped stream: one unknown-size cluster per timecode, ``frames``
     SimpleBlocks per track; ``between[i]`` is inserted after cluster i."""
     between = between or {}
-    out = [header(tracks)]
+    out = [header(tracks, codec_private=codec_private)]
     for i, tc in enumerate(timecodes):
         blocks = [(t, k * step, k == 0, bytes([i, k, t]) * 10) for k in range(frames) for t in tracks]
         out.append(cluster(tc, blocks))

@@ -86,10 +86,13 @@ def test_no_data_retention(api):
         get_clip(api, "zero", START_S, START_S + 60)
 
 
-def test_unsupported_and_missing_codec_private(api):
+def test_unsupported_missing_and_invalid_codec_private(api):
     ingest(api, "noprivate", mkv_build.synthetic([0, 1000, 2000]))
     with pytest.raises(api.archived.exceptions.MissingCodecPrivateDataException):
         get_clip(api, "noprivate", START_S, START_S + 60)
+    ingest(api, "badprivate", mkv_build.synthetic([0, 1000, 2000], codec_private=b"\x01\x64\x00"))
+    with pytest.raises(api.archived.exceptions.InvalidCodecPrivateDataException):
+        get_clip(api, "badprivate", START_S, START_S + 60)
     vp9 = require_shared_media() / "libwebm-testdata/bbb_480p_vp9_opus_1second.webm"
     ingest(api, "vp9", vp9.read_bytes())
     with pytest.raises(api.archived.exceptions.UnsupportedStreamMediaTypeException):

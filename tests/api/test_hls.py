@@ -188,44 +188,104 @@ def test_live_replay_is_paced_by_the_clock(api):
                                   mode="LIVE_REPLAY", discontinuity="NEVER", ended=ended)
 
 
+@inprocess
+@pytest.mark.parametrize("display", [None, "NEVER", "ALWAYS"])
+@pytest.mark.parametrize("discontinuity", [None, "ALWAYS", "NEVER", "ON_DISCONTINUITY"])
+@pytest.mark.parametrize("container", ["FRAGMENTED_MP4", "MPEG_TS"])
+@pytest.mark.parametrize("selector", ["SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP"])
+@pytest.mark.parametrize("mode", ["ON_DEMAND", "LIVE", "LIVE_REPLAY"])
+def test_every_mode_and_option(api, mode, selector, container, discontinuity, display):
+    """The whole option matrix over a stream with a 1 s hole: the checker's rules for each
+    combination, with the documented defaults where an option is left out (DiscontinuityMode
+    ALWAYS by server timestamp, NEVER by producer timestamp; DisplayFragmentTimestamp NEVER)."""
+    ingest(api, "cam", (DATA / "valid" / GAP).read_bytes())
+    options = {"ContainerFormat": container}
+    if discontinuity:
+        options["DiscontinuityMode"] = discontinuity
+    if display:
+        options["DisplayFragmentTimestamp"] = display
+    start, end = (None, None) if mode == "LIVE" else (START_S - 1, START_S + 10)
+    _, token = session(api, mode=mode, selector=selector, start=start, end=end, **options)
+    if mode == "LIVE_REPLAY":
+        api.clock.advance(60)  # every fragment in the range is due
+    fragments = stored(api, selector="producer" if selector == "PRODUCER_TIMESTAMP" else "server")
+    expected = discontinuity or ("ALWAYS" if selector == "SERVER_TIMESTAMP" else "NEVER")
+    p = hls_check.check_media(hls.media_playlist(api.kvs, token), token=token, fragments=fragments,
+                              container=container, mode=mode, discontinuity=expected,
+                              display_timestamp=display or "NEVER", selector=selector, media_sequence=0,
+                              ended=mode != "LIVE")
+    if container == "FRAGMENTED_MP4":
+        hls_check.check_fmp4(api.kvs, *segments(api, hls.media_playlist(api.kvs, token)), fragments, 1)
+    else:
+        ts = [bytes(player.ts_fragment(api.kvs, token, s.number)) for s in p.segments]
+        hls_check.check_ts(api.kvs, ts, fragments, [1])
+
+
 # -- session creation errors (both transports) -------------------------------------------------
 
-def test_session_creation_errors(api):
+def dash_session(api, name: str = "cam", mode: str = "ON_DEMAND", selector: str = "SERVER_TIMESTAMP",
+                 start: float | None = START_S - 60, end: float | None = START_S + 3600, **options) -> tuple[str, str]:
+    """:func:`session` for GetDASHStreamingSessionURL (MaxMediaPlaylistFragmentResults is
+    called MaxManifestFragmentResults there)."""
+    fragment_selector = {"FragmentSelectorType": selector}
+    if start is not None:
+        fragment_selector["TimestampRange"] = {"StartTimestamp": start, **({"EndTimestamp": end} if end else {})}
+    if "MaxMediaPlaylistFragmentResults" in options:
+        options["MaxManifestFragmentResults"] = options.pop("MaxMediaPlaylistFragmentResults")
+    if options.pop("ContainerFormat", "FRAGMENTED_MP4") != "FRAGMENTED_MP4":
+        pytest.skip("DASH has no ContainerFormat")
+    url = api.archived.get_dash_streaming_session_url(StreamName=name, PlaybackMode=mode,
+                                                      DASHFragmentSelector=fragment_selector,
+                                                      **options)["DASHStreamingSessionURL"]
+    return url, url.split("SessionToken=", 1)[1]
+
+
+@pytest.mark.parametrize("kind", ["HLS", "DASH"])
+def test_session_creation_errors(api, kind):
     errors = api.archived.exceptions
+    open_session = session if kind == "HLS" else dash_session
     ingest(api, "zero", (DATA / "valid" / H264).read_bytes(), retention=0)
     with pytest.raises(errors.NoDataRetentionException):
-        session(api, "zero")
+        open_session(api, "zero")
     ingest(api, "noprivate", mkv_build.synthetic([0, 1000, 2000]))
     with pytest.raises(errors.MissingCodecPrivateDataException):
-        session(api, "noprivate")
+        open_session(api, "noprivate")
+    ingest(api, "badprivate", mkv_build.synthetic([0, 1000, 2000], codec_private=b"\x01\x64\x00"))  # avcC cut short
+    with pytest.raises(errors.InvalidCodecPrivateDataException):
+        open_session(api, "badprivate")
     ingest(api, "cam", (DATA / "valid" / H264).read_bytes())
     with pytest.raises(errors.ResourceNotFoundException) as e:
-        session(api, "cam", start=START_S - 7200, end=START_S - 3600)
+        open_session(api, "cam", start=START_S - 7200, end=START_S - 3600)
     assert e.value.response["Error"]["Message"] == "No fragments found in the stream for the streaming request."
     with pytest.raises(errors.ResourceNotFoundException):
-        session(api, "nope")
+        open_session(api, "nope")
     invalid = [dict(mode="LIVE"),                                   # LIVE with a range
                dict(start=None),                                    # ON_DEMAND without a range
                dict(end=None),                                      # ON_DEMAND without an end
                dict(start=START_S, end=START_S),                    # end not after start
                dict(start=START_S, end=START_S + 24 * 3600 + 1),    # more than 24 h
                dict(Expires=43201),                                 # botocore checks only the minimum
-               dict(MaxMediaPlaylistFragmentResults=5001), dict(ContainerFormat="MP4")]
+               dict(MaxMediaPlaylistFragmentResults=5001)]
+    if kind == "HLS":
+        invalid.append(dict(ContainerFormat="MP4"))
     for kwargs in invalid:
         with pytest.raises(errors.InvalidArgumentException):
-            session(api, "cam", **kwargs)
-    url, _ = session(api, "cam", mode="LIVE", start=None)
-    assert "/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=" in url
+            open_session(api, "cam", **kwargs)
+    url, _ = open_session(api, "cam", mode="LIVE", start=None)
+    assert f"/{kind.lower()}/v1/get{kind}" in url and "SessionToken=" in url
+    for kwargs in (dict(Expires=300), dict(Expires=43200), dict(MaxMediaPlaylistFragmentResults=5000)):
+        open_session(api, "cam", **kwargs)  # the limits themselves are fine
     api.clock.advance(31)  # nothing received in the last 30 s
     with pytest.raises(errors.ResourceNotFoundException):
-        session(api, "cam", mode="LIVE", start=None)
+        open_session(api, "cam", mode="LIVE", start=None)
 
 
-def test_unsupported_codec_session(api):
+@pytest.mark.parametrize("kind", ["HLS", "DASH"])
+def test_unsupported_codec_session(api, kind):
     vp9 = require_shared_media() / "libwebm-testdata/bbb_480p_vp9_opus_1second.webm"
     ingest(api, "vp9", vp9.read_bytes())
     with pytest.raises(api.archived.exceptions.UnsupportedStreamMediaTypeException):
-        session(api, "vp9")
+        (session if kind == "HLS" else dash_session)(api, "vp9")
 
 
 # -- tokens, deleted streams, unknown fragments, quotas (in process) ----------------------------
