@@ -27,7 +27,8 @@ from tests.server_harness import running_server
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
 PLAYER_FILES = {"hls.js": NODE_MODULES / "hls.js" / "dist" / "hls.min.js",
-                "dashjs": NODE_MODULES / "dashjs" / "dist" / "modern" / "umd" / "dash.all.min.js"}
+                "dashjs": NODE_MODULES / "dashjs" / "dist" / "modern" / "umd" / "dash.all.min.js",
+                "shaka-player": NODE_MODULES / "shaka-player" / "dist" / "shaka-player.compiled.js"}
 SETUP = ("apt-get install -y chromium ffmpeg && npm ci --prefix tests/browser (.ci/run does both)")
 
 

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Real players in a real browser: hls.js and dash.js (npm) in headless Chromium play kvsmux
-HLS and DASH sessions, ON_DEMAND and LIVE, and the test reads what they report.
+"""Real players in a real browser: hls.js, dash.js and Shaka Player (npm) in headless
+Chromium play kvsmux HLS and DASH sessions, ON_DEMAND and LIVE, and the test reads what
+they report.
 
 Each test ingests generated media (conftest.py: ffmpeg testsrc, 1 s fragments) into its own
 stream, asks for a session URL with boto3's kinesis-video-archived-media client, opens
 tests/browser/player.html on a static server of another origin (so CORS is exercised) with
 that URL, and polls ``kvsState()`` over the DevTools protocol (tests/browser/cdp.py): the
 player's events (hls.js ERROR / FRAG_LOADED / LEVEL_LOADED, dash.js error / playbackStalled /
-fragmentLoadingCompleted), and the <video> element's currentTime, buffered ranges,
+fragmentLoadingCompleted, Shaka error / buffering / segment responses), and the <video> element's currentTime, buffered ranges,
 readyState, error and presented frames. Playback must advance with no error and no stall;
 a screenshot of a playing frame is saved in the test's tmp_path (its path is printed) and
 must not be blank. Evidence for a failure (player state, console, the playlists/manifest
@@ -428,5 +429,61 @@ def test_dash_js_plays_live(page, static_server, kvs_server, media, tmp_path, ki
     assert 'type="dynamic"' in mpd, mpd
     reloads = [m for m in last["levels"] if "type" in m]
     assert len(reloads) >= 2, f"dash.js did not reload the manifest: {last['levels']}"
+    media_segments = {f["url"] for f in last["fragments"] if not f["init"] and f["type"] == "video"}
+    assert len(media_segments) >= LIVE_WATCH_SECONDS - 1, last["fragments"]
+
+
+# --- Shaka Player: the same sessions through a third, independent player ---------------------
+
+def session_url(server_url: str, protocol: str, stream: str, mode: str, **options: Any) -> str:
+    archive = boto3_client("kinesis-video-archived-media", server_url)
+    if protocol == "HLS":
+        return archive.get_hls_streaming_session_url(StreamName=stream, PlaybackMode=mode,
+                                                     **options)["HLSStreamingSessionURL"]
+    options.pop("ContainerFormat", None)
+    return archive.get_dash_streaming_session_url(StreamName=stream, PlaybackMode=mode,
+                                                  **options)["DASHStreamingSessionURL"]
+
+
+def shaka_loaded(s: dict) -> dict:
+    loaded = [e for e in s["events"] if e["kind"] == "shaka.loaded"]
+    assert loaded, f"Shaka never finished loading the session\n{summary(s)}"
+    return loaded[0]
+
+
+@pytest.mark.parametrize("protocol,container", [("HLS", "FRAGMENTED_MP4"), ("HLS", "MPEG_TS"),
+                                                ("DASH", "FRAGMENTED_MP4")])
+def test_shaka_plays_on_demand(page, static_server, kvs_server, media, tmp_path, protocol, container):
+    stream = f"shaka-vod-{protocol.lower()}-{container.lower()}"
+    t0 = ingest(kvs_server.url, stream, media["av"])
+    url = session_url(kvs_server.url, protocol, stream, "ON_DEMAND", ContainerFormat=container,
+                      **range_selector(protocol, t0))
+    evidence = Evidence(tmp_path, url)
+    evidence.fetch(url)
+    page.navigate(player_url(static_server.url, "shaka", url))
+    tracks = 1 if container == "MPEG_TS" else 2  # TS segments carry both tracks
+    s = check_vod(page, tmp_path, f"shaka-{protocol}-{container}", evidence, seconds=VOD_SECONDS + 0.021,
+                  tracks=tracks, fragments_per_track=VOD_SECONDS)
+    loaded = shaka_loaded(s)
+    assert loaded["live"] is False, loaded
+    assert [[c.strip() for c in v["codecs"].split(",")] for v in loaded["variants"]] == \
+        [["avc1.64000d", "mp4a.40.2"]], loaded
+
+
+@pytest.mark.parametrize("protocol", ["HLS", "DASH"])
+def test_shaka_plays_live(page, static_server, kvs_server, media, tmp_path, protocol):
+    stream = f"shaka-live-{protocol.lower()}"
+    producer = LiveProducer(kvs_server.url, stream, media["live_av"], tmp_path)
+    try:
+        producer.wait_fragments(kvs_server.url, stream, 3)
+        url = session_url(kvs_server.url, protocol, stream, "LIVE")
+        evidence = Evidence(tmp_path, url)
+        evidence.fetch(url)
+        page.navigate(player_url(static_server.url, "shaka", url))
+        first, last = watch_live(page, tmp_path, f"shaka-live-{protocol}", evidence)
+    finally:
+        log = producer.stop()
+    assert not producer.errors(), log
+    assert shaka_loaded(last)["live"] is True
     media_segments = {f["url"] for f in last["fragments"] if not f["init"] and f["type"] == "video"}
     assert len(media_segments) >= LIVE_WATCH_SECONDS - 1, last["fragments"]
