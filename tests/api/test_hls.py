@@ -232,8 +232,6 @@ def dash_session(api, name: str = "cam", mode: str = "ON_DEMAND", selector: str 
         fragment_selector["TimestampRange"] = {"StartTimestamp": start, **({"EndTimestamp": end} if end else {})}
     if "MaxMediaPlaylistFragmentResults" in options:
         options["MaxManifestFragmentResults"] = options.pop("MaxMediaPlaylistFragmentResults")
-    if options.pop("ContainerFormat", "FRAGMENTED_MP4") != "FRAGMENTED_MP4":
-        pytest.skip("DASH has no ContainerFormat")
     url = api.archived.get_dash_streaming_session_url(StreamName=name, PlaybackMode=mode,
                                                       DASHFragmentSelector=fragment_selector,
                                                       **options)["DASHStreamingSessionURL"]
