@@ -7,10 +7,12 @@ import contextlib
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import uvicorn
 
+from kvsmux.api.context import Config
 from kvsmux.api.service import Kvs
 from kvsmux.server import create_app
 
@@ -60,6 +62,18 @@ def running_server(kvs: Kvs, *, auth: bool = True, keys: dict[str, str] | None =
     finally:
         running.stop()
         app._pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, config: Config | None = None, **server_options: Any) -> Iterator[RunningServer]:
+    """A Kvs over ``data_dir`` served by :func:`running_server` (``server_options``: auth,
+    keys) until the block ends; the store is closed after the server stops."""
+    kvs = Kvs(data_dir, config=config)
+    try:
+        with running_server(kvs, **server_options) as server:
+            yield server
+    finally:
+        kvs.close()
 
 
 def remote_client(url: str, **kwargs: Any) -> Any:

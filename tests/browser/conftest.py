@@ -22,7 +22,7 @@ import pytest
 
 from tests.browser import cdp
 from tests.browser.cdp import Browser, find_chromium
-from tests.server_harness import running_server
+from tests.server_harness import serving
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
@@ -178,8 +178,5 @@ def media(ffmpeg, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def kvs_server(tmp_path_factory):
-    from kvsmux.api.service import Kvs
-    kvs = Kvs(tmp_path_factory.mktemp("browser-kvs") / "data")
-    with running_server(kvs) as server:
+    with serving(tmp_path_factory.mktemp("browser-kvs") / "data") as server:
         yield server
-    kvs.close()

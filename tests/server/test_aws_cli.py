@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from kvsmux.api.service import Kvs
 from kvsmux.media import demux
 from tests.conftest import DATA
 from tests.crosscheck import tools
-from tests.server_harness import ACCESS_KEY, SECRET_KEY, remote_client, running_server
+from tests.server_harness import ACCESS_KEY, SECRET_KEY, remote_client, serving
 
 FIXTURE = DATA / "valid" / "h264_aac.mkv"  # 4 clusters at 0, 512, 1002 and 1514 ms; 60 video frames
 START_S = 1_700_000_000  # producer start timestamp of the ingests (RELATIVE timecodes)
@@ -31,10 +30,8 @@ VIDEO = 1                # MKV TrackType of video
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A server with the default configuration (quotas on, wall clock), as `kvsmux serve`."""
-    kvs = Kvs(tmp_path_factory.mktemp("aws-cli") / "data")
-    with running_server(kvs) as s:
+    with serving(tmp_path_factory.mktemp("aws-cli") / "data") as s:
         yield s
-    kvs.close()
 
 
 class Run:

@@ -17,11 +17,10 @@ import time
 import pytest
 
 from kvsmux.api.context import Config
-from kvsmux.api.service import Kvs
 from kvsmux.media import demux
 from tests.conftest import DATA, require_shared_media
 from tests.server import rawhttp as rh
-from tests.server_harness import ACCESS_KEY, SECRET_KEY, remote_client, running_server
+from tests.server_harness import ACCESS_KEY, SECRET_KEY, remote_client, serving
 
 FIXTURE = DATA / "valid" / "h264_aac_gst_unknown_clusters.mkv"  # unknown-size clusters, as the SDKs write
 KNOWN_SIZE = DATA / "valid" / "h264_160x120_30fps_gop15.mkv"
@@ -34,12 +33,10 @@ ALL_TIME = {"FragmentSelectorType": "SERVER_TIMESTAMP", "TimestampRange": {"Star
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    kvs = Kvs(tmp_path_factory.mktemp("putmedia") / "data",
-              config=Config(limits=False, idle_ack_interval_seconds=0.2))
-    with running_server(kvs, auth=True) as s:
+    with serving(tmp_path_factory.mktemp("putmedia") / "data",
+                 Config(limits=False, idle_ack_interval_seconds=0.2), auth=True) as s:
         s.client = remote_client(s.url)
         yield s
-    kvs.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,11 @@ from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import ClientError
 
 from kvsmux.api.context import Config
-from kvsmux.api.service import Kvs
 from kvsmux.put import put_media_http
 from kvsmux.server.sigv4 import load_keys
 from tests.conftest import DATA
 from tests.server import rawhttp as rh
-from tests.server_harness import ACCESS_KEY, SECRET_KEY, remote_client, running_server
+from tests.server_harness import ACCESS_KEY, SECRET_KEY, remote_client, serving
 
 SECOND_KEY, SECOND_SECRET = "AKIDSECONDKEY", "second-secret/with+symbols="
 KEYS = {ACCESS_KEY: SECRET_KEY, SECOND_KEY: SECOND_SECRET}
@@ -31,21 +30,17 @@ DESCRIBE = {"StreamName": "signed"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    kvs = Kvs(tmp_path_factory.mktemp("sigv4") / "data", config=Config(limits=False))
-    with running_server(kvs, auth=True, keys=dict(KEYS)) as s:
+    with serving(tmp_path_factory.mktemp("sigv4") / "data", Config(limits=False), auth=True, keys=dict(KEYS)) as s:
         client = remote_client(s.url)
         client.create_stream(StreamName="signed", DataRetentionInHours=24)
         client.create_stream(StreamName="other", DataRetentionInHours=24)
         yield s
-    kvs.close()
 
 
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory):
-    kvs = Kvs(tmp_path_factory.mktemp("noauth") / "data", config=Config(limits=False))
-    with running_server(kvs, auth=False) as s:
+    with serving(tmp_path_factory.mktemp("noauth") / "data", Config(limits=False), auth=False) as s:
         yield s
-    kvs.close()
 
 
 def botocore_client(url: str, service: str = "kinesisvideo", key: str = ACCESS_KEY, secret: str = SECRET_KEY,

@@ -19,12 +19,11 @@ import pytest
 
 import kvsmux.server.app
 from kvsmux.api.context import Config
-from kvsmux.api.service import Kvs
 from kvsmux.media import demux
 from kvsmux.put import put_media_http
 from tests.conftest import DATA
 from tests.server import rawhttp as rh
-from tests.server_harness import ACCESS_KEY, SECRET_KEY, running_server
+from tests.server_harness import ACCESS_KEY, SECRET_KEY, serving
 
 FIXTURE = DATA / "valid" / "h264_aac_gst_unknown_clusters.mkv"
 SERVICES = ("kinesisvideo", "kinesis-video-archived-media", "kinesis-video-media")
@@ -51,22 +50,18 @@ def modelled_errors(service: str, operation: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    kvs = Kvs(tmp_path_factory.mktemp("wire") / "data", config=Config(limits=False))
-    with running_server(kvs, auth=False) as s:
+    with serving(tmp_path_factory.mktemp("wire") / "data", Config(limits=False), auth=False) as s:
         assert rh.api(s.port, "/createStream", {"StreamName": "wire", "DataRetentionInHours": 24}).status == 200
         acks = list(put_media_http(s.url, FIXTURE.read_bytes(), stream_name="wire",
                                    fragment_timecode_type="RELATIVE", producer_start_timestamp=START))
         assert [a["EventType"] for a in acks].count("PERSISTED") == 4
         yield s
-    kvs.close()
 
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory):
-    kvs = Kvs(tmp_path_factory.mktemp("wire-auth") / "data", config=Config(limits=False))
-    with running_server(kvs, auth=True) as s:
+    with serving(tmp_path_factory.mktemp("wire-auth") / "data", Config(limits=False), auth=True) as s:
         yield s
-    kvs.close()
 
 
 def assert_json_error(response: rh.Response, status: int, code: str | None = None) -> dict:
@@ -469,8 +464,7 @@ def test_get_media_delivers_a_fragment_put_while_it_is_open(server):
 def test_closing_a_get_media_gives_its_connection_back(tmp_path):
     config = Config(limits=True, account_tps={}, stream_tps={}, fragment_metadata_points=None,
                     fragment_media_points=None, get_media_connections=3)
-    kvs = Kvs(tmp_path / "data", config=config)
-    with running_server(kvs, auth=False) as s:
+    with serving(tmp_path / "data", config, auth=False) as s:
         ok(rh.api(s.port, "/createStream", {"StreamName": "quota", "DataRetentionInHours": 1}))
         list(put_media_http(s.url, FIXTURE.read_bytes(), stream_name="quota"))
         opened = []
@@ -512,7 +506,6 @@ def test_closing_a_get_media_gives_its_connection_back(tmp_path):
                 break
             assert time.monotonic() < deadline, statuses
             time.sleep(0.1)
-    kvs.close()
 
 
 def test_server_survives_clients_that_vanish(server):
