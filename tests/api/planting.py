@@ -21,6 +21,7 @@ import numpy as np
 from kvsmux.media import DemuxResult, demux
 from kvsmux.store.live import LiveFragment
 from kvsmux.store.store import StoredFragment
+from tests.crosscheck import tools
 
 VALID_DIR = Path(__file__).resolve().parents[1] / "data" / "valid"
 DEFAULT_SOURCE = "h264_160x120_30fps_gop15.mkv"  # 4 keyframe-aligned clusters, 500 ms each
@@ -144,6 +145,16 @@ def read_chunks(response: dict) -> tuple[bytes, Any]:
     result = demux(data)
     assert result.error is None, result.error
     return data, result
+
+
+def assert_ffprobe_reads(data: bytes, planted: list[Planted], path: Path) -> None:
+    """ffprobe (written to ``path``) reads every planted frame from a GetMedia-style MKV
+    stream: packet sizes equal to the planted payloads, one key frame per fragment."""
+    path.write_bytes(data)
+    packets = tools.ffprobe_packets(path)
+    assert packets.returncode == 0, packets.stderr
+    assert [p.size for p in packets[1]] == [len(x) for p in planted for x in p.payloads]
+    assert sum(p.key for p in packets[1]) == len(planted)
 
 
 def tag_values(tags: list) -> dict[str, str]:

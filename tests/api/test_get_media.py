@@ -13,7 +13,7 @@ import pytest
 from kvsmux.api.context import Config
 from kvsmux.media import Demuxer
 from kvsmux.media.pure.getmedia_chunk import format_kvs_timestamp
-from tests.api.planting import PRODUCER_EPOCH_MS, kvs_tag_values, plant, read_chunks
+from tests.api.planting import PRODUCER_EPOCH_MS, assert_ffprobe_reads, kvs_tag_values, plant, read_chunks
 from tests.crosscheck import tools
 
 IDLE = 0.2  # seconds a caught-up GetMedia waits for a new fragment before it ends
@@ -67,12 +67,7 @@ def test_ffprobe_reads_every_frame(gm, tmp_path):
     gm.create_stream("cam")
     planted = plant(gm, "cam", 6)
     data, _ = read_chunks(get_media(gm, "EARLIEST"))
-    path = tmp_path / "getmedia.mkv"
-    path.write_bytes(data)
-    packets = tools.ffprobe_packets(path)
-    assert packets.returncode == 0, packets.stderr
-    assert [p.size for p in packets[1]] == [len(x) for p in planted for x in p.payloads]
-    assert sum(p.key for p in packets[1]) == 6
+    assert_ffprobe_reads(data, planted, tmp_path / "getmedia.mkv")
 
 
 def test_now_sends_what_arrives_after_the_request(gm):
@@ -140,22 +135,25 @@ def test_continuation_token_resumes_after_the_last_chunk_sent(gm):
     assert sent(gm, "CONTINUATION_TOKEN", ContinuationToken=last) == numbers(more)
 
 
-def test_an_expired_continuation_token_resumes_at_the_earliest_fragment(make_api):
+def old_and_young(make_api) -> tuple:
+    """A stream kept 1 hour holding two fragments planted 30 minutes before two others:
+    (api, the old ones, the young ones). 31 more minutes expire only the old ones."""
     api = make_api(config=Config(limits=False, get_media_idle_timeout_seconds=IDLE))
     api.create_stream("cam", retention_hours=1)
     old = plant(api, "cam", 2)
     api.clock.advance(30 * 60)
     young = plant(api, "cam", 2)
+    return api, old, young
+
+
+def test_an_expired_continuation_token_resumes_at_the_earliest_fragment(make_api):
+    api, old, young = old_and_young(make_api)
     api.clock.advance(31 * 60)
     assert sent(api, "CONTINUATION_TOKEN", ContinuationToken=old[0].number) == numbers(young)
 
 
 def test_retention_expiry_hides_old_fragments_from_earliest(make_api):
-    api = make_api(config=Config(limits=False, get_media_idle_timeout_seconds=IDLE))
-    api.create_stream("cam", retention_hours=1)
-    old = plant(api, "cam", 2)
-    api.clock.advance(30 * 60)
-    young = plant(api, "cam", 2)
+    api, old, young = old_and_young(make_api)
     assert sent(api, "EARLIEST") == numbers(old + young)
     api.clock.advance(31 * 60)
     assert sent(api, "EARLIEST") == numbers(young)
