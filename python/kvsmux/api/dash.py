@@ -68,11 +68,11 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from kvsmux.api.errors import KvsError
-from kvsmux.api.player import media_timestamp
+from kvsmux.api.player import header_info, media_timestamp, track_init
 from kvsmux.api.sessions import NO_FRAGMENTS, SERVICE, Session, encode_token
 from kvsmux.api.streams import retention_cutoff_ms
 from kvsmux.api.timeline import _ranged, require_fragments, timeline
-from kvsmux.media import Track, demux, getmedia_chunk, to_fmp4
+from kvsmux.media import Track
 from kvsmux.media.pure.samples import ns_to_timescale, track_samples
 from kvsmux.store import StoredFragment
 
@@ -91,7 +91,6 @@ UPDATE_PERIOD_MS = 1000
 #: 47-digit FragmentNumber makes them ~80 characters longer than the manifest URL).
 _BASE_URL = "./" * 48
 _VIDEO, _AUDIO = 1, 2
-_EMPTY_CLUSTER = b"\x1f\x43\xb6\x75\x80"
 #: Whether the player places DASH media at the producer timestamp (the cluster moved there,
 #: :func:`kvsmux.api.player.rebased_cluster`) or at the producer's Matroska time; must say
 #: what kvsmux.api.player does for DASH sessions (tests/api/test_dash.py compares).
@@ -119,11 +118,11 @@ def manifest(kvs: Any, session: Session, *, token: str | None = None) -> str:
     shown = require_fragments(timeline(kvs, session))
     kvs.limits.fragment_points("metadata", shown.stream.name, session.max_fragments, SERVICE)
     token = token if token is not None else encode_token(kvs, session)
-    scales: dict[int, int] = {}
-    placed = [(f, _media_frames(kvs, f, scales)) for f in shown.fragments]
+    stream_id = shown.stream.id
+    placed = [(f, _media_frames(kvs, stream_id, f)) for f in shown.fragments]
     origin = _origin(kvs, session, shown)
-    origin_frames = _media_frames(kvs, origin, scales)
-    tracks = _tracks(kvs, shown.fragments[0])
+    origin_frames = _media_frames(kvs, stream_id, origin)
+    tracks = _tracks(kvs, stream_id, shown.fragments[0])
     now = kvs.clock.now_ms()
     static = shown.ended
     lists = [(track, _segments(track, placed)) for track in tracks]
@@ -176,34 +175,20 @@ def _origin(kvs: Any, session: Session, shown: Any) -> StoredFragment:
     return first[0] if first else shown.fragments[0]
 
 
-def _header(kvs: Any, fragment: StoredFragment) -> bytes:
-    """The fragment's header as a Matroska document with no frames (what the player packages
-    its init fragment from)."""
-    return bytes(getmedia_chunk(kvs.store.header(fragment.header_id) or b"", _EMPTY_CLUSTER, [],
-                                fragment_number="0", server_timestamp_ms=0, producer_timestamp_ms=0))
-
-
-def _tracks(kvs: Any, fragment: StoredFragment) -> list[_Track]:
+def _tracks(kvs: Any, stream_id: int, fragment: StoredFragment) -> list[_Track]:
     """The video and audio tracks of the fragment's header, with the timescale and RFC 6381
-    codec of their init fragment."""
-    document = _header(kvs, fragment)
-    out = []
-    for track in demux(document).tracks:
-        if track.type in (_VIDEO, _AUDIO):
-            package = to_fmp4(document, track=track.number)
-            out.append(_Track(track, _mdhd_timescale(bytes(package.init)), package.codecs[0]))
-    return out
+    codec of the init fragment the player serves (its cached :func:`player.header_info`)."""
+    info = header_info(kvs, stream_id, fragment.header_id)
+    return [_Track(track, _mdhd_timescale(bytes(track_init(info, track.number))), info.codecs[track.number])
+            for track in info.tracks if track.type in (_VIDEO, _AUDIO)]
 
 
-def _media_frames(kvs: Any, fragment: StoredFragment, scales: dict[int, int]) -> np.ndarray:
+def _media_frames(kvs: Any, stream_id: int, fragment: StoredFragment) -> np.ndarray:
     """The fragment's frame table at the media time the player packages it at
     (:data:`MEDIA_AT_PRODUCER_TIME`)."""
     if not MEDIA_AT_PRODUCER_TIME:
         return fragment.frames
-    scale = scales.get(fragment.header_id)
-    if scale is None:
-        headers = demux(_header(kvs, fragment)).headers
-        scale = scales[fragment.header_id] = headers[0].timestamp_scale_ns if headers else 1_000_000
+    scale = header_info(kvs, stream_id, fragment.header_id).timestamp_scale_ns
     moved = media_timestamp(fragment.timecode, scale, fragment.producer_ms)
     if moved == fragment.timecode or moved < 0:
         return fragment.frames
