@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from kvsmux.api import dash, player
-from kvsmux.api.context import Config
+from kvsmux.api.context import Config, iso_ms
 from kvsmux.api.errors import KvsError
 from kvsmux.api.sessions import decode_token
 from kvsmux.api.timeline import timeline
@@ -238,7 +238,7 @@ def test_kvs_attributes_appear_exactly_when_asked(api, number, timestamp, select
         tss = [s.get(KVS + "ts") for s in t["s_el"]]
         assert fns == ([f.number for f in fragments] if number == "ALWAYS" else [None] * 4)
         ms = [f.producer_ms if selector == "PRODUCER_TIMESTAMP" else f.server_ms for f in fragments]
-        assert tss == ([dash._iso(m) for m in ms] if timestamp == "ALWAYS" else [None] * 4)
+        assert tss == ([iso_ms(m) for m in ms] if timestamp == "ALWAYS" else [None] * 4)
     if timestamp == "ALWAYS" and selector == "PRODUCER_TIMESTAMP":
         assert tss[:2] == ["2023-11-14T22:13:20.000Z", "2023-11-14T22:13:20.512Z"]
 
@@ -276,7 +276,7 @@ def test_every_mode_and_option(api, mode, selector, number, timestamp):
         tss = [s.get(KVS + "ts") for s in t["s_el"]]
         assert fns == ([f.number for f in fragments] if number == "ALWAYS" else [None] * 4)
         ms = [f.producer_ms if selector == "PRODUCER_TIMESTAMP" else f.server_ms for f in fragments]
-        assert tss == ([dash._iso(m) for m in ms] if timestamp == "ALWAYS" else [None] * 4)
+        assert tss == ([iso_ms(m) for m in ms] if timestamp == "ALWAYS" else [None] * 4)
 
 
 def test_the_token_is_escaped_and_a_fresh_one_names_the_same_session(api):
@@ -302,11 +302,11 @@ def test_live_is_dynamic_and_its_window_slides(api):
     token, session = open_session(api, PlaybackMode="LIVE", MaxManifestFragmentResults=5)
     root = parse(dash.manifest(api.kvs, session, token=token))
     assert root.get("type") == "dynamic" and root.get("mediaPresentationDuration") is None
-    assert root.get("availabilityStartTime") == root.get("publishTime") == dash._iso(api.clock.now_ms())
+    assert root.get("availabilityStartTime") == root.get("publishTime") == iso_ms(api.clock.now_ms())
     assert root.get("minimumUpdatePeriod") == "PT1S" and root.get("timeShiftBufferDepth") == "PT2S"
     assert root.get("suggestedPresentationDelay") == "PT1.5S"
     utc, = root.findall(MPD + "UTCTiming")  # the server's clock, so players need no time server
-    assert utc.attrib == {"schemeIdUri": "urn:mpeg:dash:utc:direct:2014", "value": dash._iso(api.clock.now_ms())}
+    assert utc.attrib == {"schemeIdUri": "urn:mpeg:dash:utc:direct:2014", "value": iso_ms(api.clock.now_ms())}
     assert [child.tag for child in root] == [MPD + "BaseURL", MPD + "Period", MPD + "UTCTiming"]
     before = tracks(root)[1]
     assert len(before["s"]) == 4 and before["list"].get("startNumber") is None  # ffmpeg indexes by it
@@ -315,8 +315,8 @@ def test_live_is_dynamic_and_its_window_slides(api):
     ingest(api, retimed(H264.read_bytes(), 2000))
     root = parse(dash.manifest(api.kvs, session, token=token))
     first_server_ms = api.kvs.store.fragments(1)[0].server_ms  # AST stays; publishTime is now
-    assert root.get("availabilityStartTime") == dash._iso(first_server_ms)
-    assert root.get("publishTime") == dash._iso(api.clock.now_ms())
+    assert root.get("availabilityStartTime") == iso_ms(first_server_ms)
+    assert root.get("publishTime") == iso_ms(api.clock.now_ms())
     after = tracks(root)[1]
     numbers = [f.number for f in api.kvs.store.fragments(1)]
     assert len(numbers) == 8
@@ -361,7 +361,7 @@ def test_live_replay_reveals_fragments_as_they_are_due_then_turns_static(api):
     for step in range(3):
         root = parse(dash.manifest(api.kvs, session, token=token))
         assert root.get("type") == "dynamic" and root.get("mediaPresentationDuration") is None
-        assert root.get("availabilityStartTime") == dash._iso(created - first.duration_ms)
+        assert root.get("availabilityStartTime") == iso_ms(created - first.duration_ms)
         seen.append([t - tracks(root)[1]["pto"] for t, _ in tracks(root)[1]["s"]])
         api.clock.advance(0.5)
     assert seen == [[0], [0, 45000], [0, 45000, 90000]]

@@ -112,6 +112,13 @@ def to_datetime(ms: int) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
 
 
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with milliseconds and ``Z``
+    (``2022-01-28T07:00:35.931Z``): HLS PROGRAM-DATE-TIME and DASH times."""
+    moment = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
 def to_ms(value: datetime.datetime | int | float) -> int:
     """A request timestamp (datetime, or epoch seconds as any JSON number) in epoch ms."""
     if isinstance(value, datetime.datetime):

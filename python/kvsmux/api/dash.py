@@ -59,7 +59,6 @@ Gaps:
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import fractions
 import struct
 from typing import Any
@@ -67,6 +66,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from kvsmux.api.context import iso_ms
 from kvsmux.api.errors import KvsError
 from kvsmux.api.player import header_info, media_timestamp, track_init
 from kvsmux.api.sessions import NO_FRAGMENTS, SERVICE, Session, encode_token
@@ -149,14 +149,14 @@ def manifest(kvs: Any, session: Session, *, token: str | None = None) -> str:
         window = sum(seconds(first_tr, s.d) for s in first_segs)
         delay = sum(seconds(first_tr, s.d) for s in first_segs[-3:])
         anchor = origin.server_ms if session.mode == "LIVE" else session.created_ms - origin.duration_ms
-        attrs.update(availabilityStartTime=_iso(anchor), publishTime=_iso(now),
+        attrs.update(availabilityStartTime=iso_ms(anchor), publishTime=iso_ms(now),
                      minimumUpdatePeriod=_duration(UPDATE_PERIOD_MS / 1000), timeShiftBufferDepth=_duration(window),
                      suggestedPresentationDelay=_duration(delay))
     attrs["minBufferTime"] = _duration(max(1.0, longest))
     sets = [_adaptation_set(session, token, tr, segs, offsets[tr.media.number]) for tr, segs in lists]
     children = [_element("BaseURL", {}, text=_BASE_URL), _element("Period", {"id": "0", "start": "PT0S"}, sets)]
     if not static:  # after Period, as the MPD schema orders it
-        children.append(_element("UTCTiming", {"schemeIdUri": UTC_DIRECT, "value": _iso(now)}))
+        children.append(_element("UTCTiming", {"schemeIdUri": UTC_DIRECT, "value": iso_ms(now)}))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + "\n".join(_element("MPD", attrs, children)) + "\n"
 
 
@@ -274,7 +274,7 @@ def _adaptation_set(session: Session, token: str, track: _Track, segments: list[
         if session.display_number == "ALWAYS":
             s_attrs["kvs:fn"] = s.fragment.number
         if session.display_timestamp == "ALWAYS":
-            s_attrs["kvs:ts"] = _iso(s.fragment.producer_ms if session.column == "producer" else s.fragment.server_ms)
+            s_attrs["kvs:ts"] = iso_ms(s.fragment.producer_ms if session.column == "producer" else s.fragment.server_ms)
         timeline_items.append(_element("S", s_attrs))
     urls = [_element("SegmentURL", {"media": f"getMP4MediaFragment.mp4?FragmentNumber={s.fragment.number}"
                                              f"&SessionToken={token}&TrackNumber={number}"}) for s in segments]
@@ -306,11 +306,6 @@ def _element(name: str, attrs: dict[str, Any], children: list[list[str]] | None 
     if not children:
         return [f"<{head}/>"]
     return [f"<{head}>", *("  " + line for child in children for line in child), f"</{name}>"]
-
-
-def _iso(ms: int) -> str:
-    moment = datetime.datetime.fromtimestamp(ms // 1000, tz=datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def _duration(seconds: float) -> str:

@@ -32,11 +32,11 @@ Gaps:
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from typing import Any
 
 import numpy as np
 
+from kvsmux.api.context import iso_ms
 from kvsmux.api.errors import KvsError
 from kvsmux.api.player import HeaderInfo, header_info, open_session, track_init
 from kvsmux.api.sessions import SERVICE, Session
@@ -105,12 +105,6 @@ def entries(kvs: Any, t: Timeline) -> list[Entry]:
 def extinf(duration_ms: int) -> str:
     """Seconds with at most 3 decimals, trailing zeros dropped (``1.01``, ``0.998``, ``2``)."""
     return f"{duration_ms // 1000}.{duration_ms % 1000:03d}".rstrip("0").rstrip(".")
-
-
-def program_date_time(ms: int) -> str:
-    """ISO 8601 UTC with milliseconds and ``Z`` (``2022-01-28T07:00:35.931Z``)."""
-    moment = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 
 def _session(kvs: Any, token: str | None, action: str) -> tuple[Session, Timeline]:
@@ -206,7 +200,7 @@ def media_playlist(kvs: Any, token: str | None, track: int = 1) -> str:
             init = new_init
         if session.display_timestamp == "ALWAYS":
             shown_ms = f.producer_ms if session.column == "producer" else f.server_ms
-            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(shown_ms)}")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{iso_ms(shown_ms)}")
         lines.append(f"#EXTINF:{extinf(e.duration_ms)},")
         lines.append(f"getMP4MediaFragment.mp4?FragmentNumber={f.number}&SessionToken={token}&TrackNumber={track}"
                      if mp4 else f"getTSFragment.ts?FragmentNumber={f.number}&SessionToken={token}")
