@@ -19,8 +19,8 @@ takes the i-th SegmentURL for the i-th S) and ffmpeg (dashdec). No ``startNumber
 indexes the SegmentURL list with it. A long relative ``BaseURL`` ("./" repeated, the
 manifest's own directory) keeps ffmpeg from cutting the SegmentURLs (:data:`_BASE_URL`).
 
-Times. The timescale is the one of the init fragment the player serves (its mdhd: 90 kHz
-video, the sample rate for audio). ``S@t`` is exactly the ``tfdt`` of the media fragment
+Times. The timescale is the one of the init fragment the player serves, by the packager's
+own rule (``timescale_for``: 90 kHz video, the sample rate for audio). ``S@t`` is exactly the ``tfdt`` of the media fragment
 the URL names: the track's first decode time in that fragment packaged alone, at the media
 time :mod:`kvsmux.api.player` places it (:data:`MEDIA_AT_PRODUCER_TIME`), from the stored
 frame table. The timeline is continuous: ``S@d`` runs to the next fragment's
@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import dataclasses
 import fractions
-import struct
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -68,12 +67,12 @@ import numpy as np
 
 from kvsmux.api.context import iso_ms
 from kvsmux.api.errors import KvsError
-from kvsmux.api.player import header_info, media_timestamp, track_init
+from kvsmux.api.player import header_info, media_timestamp
 from kvsmux.api.sessions import NO_FRAGMENTS, SERVICE, Session, encode_token
 from kvsmux.api.streams import retention_cutoff_ms
 from kvsmux.api.timeline import _ranged, require_fragments, timeline
 from kvsmux.media import Track
-from kvsmux.media.pure.samples import ns_to_timescale, track_samples
+from kvsmux.media.pure.samples import ns_to_timescale, timescale_for, track_samples
 from kvsmux.store import StoredFragment
 
 MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
@@ -176,10 +175,10 @@ def _origin(kvs: Any, session: Session, shown: Any) -> StoredFragment:
 
 
 def _tracks(kvs: Any, stream_id: int, fragment: StoredFragment) -> list[_Track]:
-    """The video and audio tracks of the fragment's header, with the timescale and RFC 6381
-    codec of the init fragment the player serves (its cached :func:`player.header_info`)."""
+    """The video and audio tracks of the fragment's header (the player's cached
+    :func:`player.header_info`), with the timescale and RFC 6381 codec of their init fragment."""
     info = header_info(kvs, stream_id, fragment.header_id)
-    return [_Track(track, _mdhd_timescale(bytes(track_init(info, track.number))), info.codecs[track.number])
+    return [_Track(track, timescale_for(track), info.codecs[track.number])
             for track in info.tracks if track.type in (_VIDEO, _AUDIO)]
 
 
@@ -195,26 +194,6 @@ def _media_frames(kvs: Any, stream_id: int, fragment: StoredFragment) -> np.ndar
     frames = fragment.frames.copy()
     frames["pts_ns"] += (moved - fragment.timecode) * scale
     return frames
-
-
-def _mdhd_timescale(init: bytes) -> int:
-    """moov/trak/mdia/mdhd timescale (ISO/IEC 14496-12 §8.4.2) of a one-track init segment."""
-    def boxes(start: int, end: int):
-        while start + 8 <= end:
-            size, kind = struct.unpack_from(">I4s", init, start)
-            header = 8
-            if size == 1:
-                size, header = struct.unpack_from(">Q", init, start + 8)[0], 16
-            yield kind, start + header, start + (size or end - start)
-            start += size or end - start
-
-    span = (0, len(init))
-    for name in (b"moov", b"trak", b"mdia", b"mdhd"):
-        span = next(((a, b) for kind, a, b in boxes(*span) if kind == name), None)
-        if span is None:
-            raise ValueError("the init segment has no moov/trak/mdia/mdhd")
-    version = init[span[0]]
-    return struct.unpack_from(">I", init, span[0] + (20 if version == 1 else 12))[0]
 
 
 def _segments(track: _Track, placed: list[tuple[StoredFragment, np.ndarray]]) -> list[_Segment]:
