@@ -17,11 +17,11 @@ from typing import Any
 
 from kvsmux.api.context import to_ms
 from kvsmux.api.errors import KvsError
-from kvsmux.api.reader import fragment_chunk
+from kvsmux.api.reader import demux_header, fragment_chunk
 from kvsmux.api.registry import operation
 from kvsmux.api.streams import find_stream, retention_cutoff_ms
 from kvsmux.errors import MediaError
-from kvsmux.media import demux, to_mp4
+from kvsmux.media import to_mp4
 from kvsmux.store import StoredFragment
 
 SERVICE = "kinesis-video-archived-media"
@@ -48,8 +48,7 @@ def media_error(error: MediaError, service: str = SERVICE) -> KvsError:
 
 def _track_signature(header: bytes) -> tuple:
     """What must stay the same for fragments to share one MP4: tracks, codecs, codec private."""
-    result = demux(header + b"\x1f\x43\xb6\x75\x80")  # the header and an empty Cluster
-    return tuple((t.number, t.codec_id, bytes(t.codec_private)) for t in result.tracks)
+    return tuple((t.number, t.codec_id, bytes(t.codec_private)) for t in demux_header(header).tracks)
 
 
 def select_fragments(kvs: Any, stream: Any, kind: str, start_ms: int, end_ms: int) -> list[StoredFragment]:

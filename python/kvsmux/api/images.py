@@ -56,10 +56,10 @@ import numpy as np
 from kvsmux.api.clip import select_fragments
 from kvsmux.api.context import to_datetime, to_ms
 from kvsmux.api.errors import KvsError
+from kvsmux.api.reader import demux_header
 from kvsmux.api.registry import operation
 from kvsmux.api.streams import find_stream, retention_cutoff_ms
 from kvsmux.errors import MediaError
-from kvsmux.media import demux
 from kvsmux.store import StoredFragment
 
 SERVICE = "kinesis-video-archived-media"
@@ -77,7 +77,6 @@ DECODERS = {"V_MPEG4/ISO/AVC": "h264", "V_MPEGH/ISO/HEVC": "hevc"}
 #: FFmpeg's MJPEG quantizer scale 1 is the MPEG-1 intra matrix / 8; the IJG luminance table
 #: is ~13x that matrix / 8 on average (arithmetic and geometric means of the AC terms).
 _IJG_TO_QSCALE = 13.0
-_EMPTY_CLUSTER = b"\x1f\x43\xb6\x75\x80"
 _EPS = 1e-6
 
 
@@ -210,7 +209,7 @@ class _Renderer:
         if header_id not in self.sources:
             header = self.kvs.store.header(header_id) or b""
             try:
-                parsed = demux(header + _EMPTY_CLUSTER).headers
+                parsed = demux_header(header).headers
             except MediaError:
                 parsed = []
             if not parsed:

@@ -43,7 +43,7 @@ from typing import Any
 
 from kvsmux.api.clip import media_error
 from kvsmux.api.errors import KvsError
-from kvsmux.api.reader import fragment_chunk
+from kvsmux.api.reader import EMPTY_CLUSTER, fragment_chunk
 from kvsmux.api.sessions import NO_FRAGMENTS, SERVICE, Session, decode_token
 from kvsmux.api.timeline import session_fragment, session_stream, timeline
 from kvsmux.errors import MediaError
@@ -55,7 +55,6 @@ MP4 = "video/mp4"
 TS = "video/mp2t"
 #: How many fragment headers' packaged inits are kept.
 INIT_CACHE_SIZE = 32
-_EMPTY_CLUSTER = b"\x1f\x43\xb6\x75\x80"  # a Cluster of size 0
 _CLUSTER_ID, _TIMESTAMP_ID, _CRC32_ID = b"\x1f\x43\xb6\x75", b"\xe7", b"\xbf"
 
 
@@ -111,7 +110,7 @@ _cache_lock = threading.Lock()
 
 def _header_document(header: bytes) -> Any:
     """The header as a complete Matroska document with no frames (unknown-size Segment)."""
-    return getmedia_chunk(header, _EMPTY_CLUSTER, [], fragment_number="0", server_timestamp_ms=0,
+    return getmedia_chunk(header, EMPTY_CLUSTER, [], fragment_number="0", server_timestamp_ms=0,
                           producer_timestamp_ms=0)
 
 

@@ -25,7 +25,7 @@ from kvsmux.api.errors import KvsError
 from kvsmux.api.registry import operation
 from kvsmux.api.context import to_ms
 from kvsmux.api.streams import find_stream, retention_cutoff_ms
-from kvsmux.media import getmedia_chunk
+from kvsmux.media import DemuxResult, demux, getmedia_chunk
 from kvsmux.store import Resource, StoredFragment
 
 SERVICE = "kinesis-video-media"
@@ -102,6 +102,15 @@ def fragment_not_found(number: str, service: str) -> KvsError:
 
 
 # -- chunks and payloads ---------------------------------------------------------------------
+
+#: A Cluster of size 0: after a stored header, it makes a complete document with no frames.
+EMPTY_CLUSTER = b"\x1f\x43\xb6\x75\x80"
+
+
+def demux_header(header: bytes) -> DemuxResult:
+    """A stored fragment header (EBML header .. Tracks) demuxed as a document with no frames."""
+    return demux(bytes(header) + EMPTY_CLUSTER)
+
 
 def fragment_chunk(fragment: StoredFragment, parts: tuple[Any, Any, Any], *, now_ms: int | None = None) -> Any:
     """One fragment as KVS sends it (KVS-WIRE-FACTS §5.2). ``now_ms`` given: a GetMedia

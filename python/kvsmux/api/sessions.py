@@ -21,9 +21,9 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from kvsmux.api.context import to_ms
 from kvsmux.api.errors import KvsError
+from kvsmux.api.reader import demux_header
 from kvsmux.api.registry import operation
 from kvsmux.api.streams import find_stream, retention_cutoff_ms
-from kvsmux.media import demux
 
 SERVICE = "kinesis-video-archived-media"
 NO_FRAGMENTS = "No fragments found in the stream for the streaming request."
@@ -92,7 +92,7 @@ def _invalid(message: str) -> KvsError:
 def check_codecs(header: bytes, kind: str) -> None:
     """KVS's preconditions on the first fragment's tracks: track 1 H.264/H.265 (or AAC alone),
     optional track 2 audio, codec private present and valid."""
-    tracks = demux(header + b"\x1f\x43\xb6\x75\x80").tracks  # the header and an empty Cluster
+    tracks = demux_header(header).tracks
     codecs = [t.codec_id for t in tracks]
     audio = _AUDIO[kind]
     supported = (len(tracks) in (1, 2) and (codecs[0] in _VIDEO or (codecs[0] in audio and len(tracks) == 1))
